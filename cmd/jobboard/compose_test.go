@@ -1,0 +1,86 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// docker-compose.yml cannot run here (no Docker engine), so this keeps it honest: the same
+// services, the same host ports and versions as stack/stack.sh, and only variables the binary
+// reads.
+func TestDockerComposeMatchesTheLocalStack(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Build       any               `yaml:"build"`
+			Ports       []string          `yaml:"ports"`
+			Environment map[string]string `yaml:"environment"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &compose); err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile("../../stack/stack.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := func(name string) string {
+		m := regexp.MustCompile(`(?m)^` + name + `=(\S+)`).FindSubmatch(script)
+		if m == nil {
+			t.Fatalf("stack.sh has no %s", name)
+		}
+		return strings.TrimPrefix(string(m[1]), "v")
+	}
+
+	want := map[string]struct{ port, image string }{
+		"postgres":      {"127.0.0.1:5432:5432", "postgres:"},
+		"kafka":         {"127.0.0.1:9092:9092", "apache/kafka:" + version("KAFKA_VERSION")},
+		"elasticsearch": {"127.0.0.1:9200:9200", "elasticsearch:" + version("ES_VERSION")},
+		"stripe-mock":   {"127.0.0.1:12111:12111", "stripe/stripe-mock:v" + version("STRIPE_MOCK_VERSION")},
+		"app":           {"127.0.0.1:8080:8080", ""},
+	}
+	for name, w := range want {
+		svc, ok := compose.Services[name]
+		if !ok {
+			t.Errorf("service %s is missing", name)
+			continue
+		}
+		if len(svc.Ports) != 1 || svc.Ports[0] != w.port {
+			t.Errorf("%s ports = %v, want [%s]", name, svc.Ports, w.port)
+		}
+		if w.image != "" && !strings.HasPrefix(svc.Image, w.image) {
+			t.Errorf("%s image = %q, want %s…", name, svc.Image, w.image)
+		}
+	}
+
+	app := compose.Services["app"]
+	if app.Build == nil {
+		t.Error("app is not built from the Dockerfile")
+	}
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.env] = true
+	}
+	for env := range app.Environment {
+		if !known[env] {
+			t.Errorf("app sets %s, which jobboard does not read", env)
+		}
+	}
+	for _, env := range []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "HTTP_ADDR", "OPERATOR_TOKEN"} {
+		if app.Environment[env] == "" {
+			t.Errorf("app does not set %s", env)
+		}
+	}
+	if pg := compose.Services["postgres"].Environment; pg["POSTGRES_USER"] != "jobboard" || pg["POSTGRES_PASSWORD"] != "jobboard" {
+		t.Errorf("postgres credentials differ from the stack's: %v", pg)
+	}
+}

@@ -1,0 +1,158 @@
+// Package app wires every adapter into the running program. It is the only package that
+// knows them all; cmd/jobboard only turns flags and environment into a Config.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/jobboard/jobboard/api"
+)
+
+// Main is the running program: `Run` starts it, `Close` stops it gracefully.
+type Main struct {
+	cfg Config
+	log *slog.Logger
+
+	pool   *pgxpool.Pool
+	es     *elasticsearch.Client
+	ln     net.Listener
+	server *http.Server
+	served chan error
+}
+
+// New checks the configuration; nothing is started yet.
+func New(cfg Config, log *slog.Logger) (*Main, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		return nil, errors.New("app: nil logger")
+	}
+	return &Main{cfg: cfg, log: log}, nil
+}
+
+// Run connects the adapters and starts serving; it returns once the listener is open.
+// Dependencies that are down do not stop it: /readyz reports them until they come back.
+func (m *Main) Run(ctx context.Context) error {
+	pool, err := pgxpool.New(ctx, m.cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	m.pool = pool
+	m.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{m.cfg.ElasticsearchURL}})
+	if err != nil {
+		return fmt.Errorf("elasticsearch: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler, err := api.NewServer(api.ServerConfig{
+		Checks: map[string]api.Check{
+			"postgres":      m.checkPostgres,
+			"kafka":         m.checkKafka,
+			"elasticsearch": m.checkElasticsearch,
+		},
+		CheckTimeout: m.cfg.ReadinessTimeout,
+		Registry:     reg,
+		Gatherer:     reg,
+	}, m.log)
+	if err != nil {
+		return err
+	}
+
+	m.ln, err = net.Listen("tcp", m.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %s: %w", m.cfg.HTTPAddr, err)
+	}
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(m.ln) }()
+	m.log.Info("serving", "url", m.URL())
+	return nil
+}
+
+// URL is the base URL the API answers on (with the real port when HTTP_ADDR asked for 0).
+func (m *Main) URL() string {
+	if m.ln == nil {
+		return ""
+	}
+	return "http://" + m.ln.Addr().String()
+}
+
+// Close stops accepting requests, lets those in flight finish within ShutdownTimeout, then
+// closes the adapters.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if err := <-m.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("http: %w", err))
+		}
+	}
+	if m.pool != nil {
+		m.pool.Close()
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Main) checkPostgres(ctx context.Context) error {
+	var one int
+	return m.pool.QueryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// checkKafka asks a broker for the cluster metadata (a real request, not just a TCP dial).
+func (m *Main) checkKafka(ctx context.Context) error {
+	var errs []error
+	for _, addr := range m.cfg.KafkaBrokers {
+		conn, err := (&kafka.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if dl, ok := ctx.Deadline(); ok {
+			_ = conn.SetDeadline(dl)
+		}
+		_, err = conn.Brokers()
+		conn.Close()
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Main) checkElasticsearch(ctx context.Context) error {
+	res, err := m.es.Cluster.Health(m.es.Cluster.Health.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		return fmt.Errorf("cluster health: %s", res.Status())
+	}
+	return nil
+}
