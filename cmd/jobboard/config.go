@@ -88,4 +88,3 @@ func printConfigTable(w io.Writer) {
 		fmt.Fprintf(w, "| `%s` | `--%s` | `%s` | %s |\n", s.env, s.flag, s.def, s.help)
 	}
 }
-

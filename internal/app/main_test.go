@@ -121,7 +121,7 @@ func TestReadyzNamesTheEngineThatIsDown(t *testing.T) {
 		t.Fatalf("readyz = %d %s %s", code, ctype, body)
 	}
 	var p struct {
-		Detail string                    `json:"detail"`
+		Detail string                     `json:"detail"`
 		Checks map[string]api.CheckResult `json:"checks"`
 	}
 	if err := json.Unmarshal([]byte(body), &p); err != nil {
