@@ -1,0 +1,99 @@
+package domain
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEventRegistry(t *testing.T) {
+	t.Parallel()
+	types := EventTypes()
+	if len(types) != 13 {
+		t.Fatalf("%d event types: %q", len(types), types)
+	}
+	for _, name := range types {
+		e, ok := NewEvent(name)
+		if !ok || e.EventType() != name || e.SchemaVersion() < 1 {
+			t.Errorf("NewEvent(%q) = %#v, %v", name, e, ok)
+			continue
+		}
+		st, ok := StreamTypeOf(name)
+		if !ok || !strings.HasPrefix(name, st+".") {
+			t.Errorf("StreamTypeOf(%q) = %q", name, st)
+		}
+		if again, _ := NewEvent(name); again == e {
+			t.Errorf("NewEvent(%q) shares its value", name)
+		}
+	}
+	if _, ok := NewEvent("job.updated"); ok {
+		t.Error("unknown type known")
+	}
+}
+
+// TestStoredShapes pins the JSON that is stored: changing it breaks stored history and
+// every projector, so it needs a new schema version and an upcaster instead.
+func TestStoredShapes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		event Event
+		want  string
+	}{
+		{paymentRequested("p1", ListingPlanFeatured, t0),
+			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","payment_id":"p1","plan":"featured","amount":9900,"currency":"EUR","duration_seconds":2592000,"requested_at":"2026-03-01T09:00:00Z"}`},
+		{listingPaid("p1", ListingPlanStandard, t0),
+			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","payment_id":"p1","plan":"standard","amount":4900,"currency":"EUR","paid_at":"2026-03-01T09:00:00Z"}`},
+		{jobPublished("p1", ListingPlanFeatured, t0),
+			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","payment_id":"p1","plan":"featured","featured":true,"published_at":"2026-03-01T09:00:00Z","expires_at":"2026-03-31T09:00:00Z"}`},
+		{jobExpired(t0),
+			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","expires_at":"2026-03-01T09:00:00Z","expired_at":"2026-03-01T09:00:00Z"}`},
+		{statusChanged(ApplicationStatusSubmitted, ApplicationStatusReviewing, t0.Add(time.Second)),
+			`{"application_id":"` + testApplicationID + `","job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","candidate_id":"d0000000-0000-4000-8000-000000000001","from":"submitted","to":"reviewing","changed_at":"2026-03-01T09:00:01Z"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.event.EventType(), func(t *testing.T) {
+			t.Parallel()
+			b, err := json.Marshal(c.event)
+			if err != nil || string(b) != c.want {
+				t.Fatalf("%s stored as\n%s (%v)\nwant\n%s", c.event.EventType(), b, err, c.want)
+			}
+			roundTrip(t, c.event)
+		})
+	}
+	t.Run("job.posted nests the details", func(t *testing.T) {
+		t.Parallel()
+		b, err := json.Marshal(jobPosted(t))
+		if err != nil || !strings.HasPrefix(string(b), `{"job_id":"`+testJobID+`","company_id":"`+testCompanyID+`","details":{"title":"Senior Go Engineer",`) ||
+			!strings.HasSuffix(string(b), `},"posted_at":"2026-03-01T09:00:00Z"}`) {
+			t.Fatalf("job.posted stored as %s (%v)", b, err)
+		}
+		roundTrip(t, jobPosted(t))
+	})
+}
+
+func TestApplicationStreamID(t *testing.T) {
+	t.Parallel()
+	// RFC 9562 / Python's uuid.uuid5(uuid.NAMESPACE_DNS, "www.example.com").
+	dns := [16]byte{0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
+	if got := uuidV5(dns, "www.example.com"); got != "2ed6657d-e927-568b-95e1-2665a8aea6a2" {
+		t.Fatalf("uuidV5 = %s", got)
+	}
+	id := ApplicationStreamID(testJobID, testCandidateID)
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(id) {
+		t.Fatalf("not a version 5 UUID: %s", id)
+	}
+	if id != ApplicationStreamID(testJobID, testCandidateID) {
+		t.Fatal("not deterministic")
+	}
+	for _, other := range []string{
+		ApplicationStreamID(testJobID, otherCandidate),
+		ApplicationStreamID(testCandidateID, testJobID),
+		ApplicationStreamID(testJobID+testCandidateID[:1], testCandidateID[1:]),
+	} {
+		if other == id {
+			t.Fatalf("collision: %s", other)
+		}
+	}
+}
