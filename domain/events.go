@@ -135,6 +135,9 @@ type ListingPaymentRequested struct {
 	Currency        Currency    `json:"currency"`
 	DurationSeconds int64       `json:"duration_seconds"`
 	RequestedAt     time.Time   `json:"requested_at"`
+	// PaymentIntentID is the payment provider's id of the charge (a Stripe PaymentIntent),
+	// "" when it was not known. An optional field added to v1: older events decode with "".
+	PaymentIntentID string `json:"payment_intent_id,omitempty"`
 }
 
 // ListingPaid: the payment provider confirmed a listing payment. Stored as

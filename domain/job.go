@@ -32,6 +32,7 @@ type Job struct {
 }
 
 type listingPayment struct {
+	intentID    string
 	plan        ListingPlan
 	price       Money
 	duration    time.Duration
@@ -44,6 +45,7 @@ type listingPayment struct {
 // ListingPayment is a read-only view of one listing payment of a job.
 type ListingPayment struct {
 	ID          string
+	IntentID    string // the provider's PaymentIntent id, "" if not recorded
 	Plan        ListingPlan
 	Price       Money
 	Duration    time.Duration
@@ -103,6 +105,7 @@ func (j *Job) apply(e Event) {
 		j.details = e.Details
 	case *ListingPaymentRequested:
 		j.payments[e.PaymentID] = &listingPayment{
+			intentID:    e.PaymentIntentID,
 			plan:        e.Plan,
 			price:       Money{amount: e.Amount, currency: e.Currency},
 			duration:    time.Duration(e.DurationSeconds) * time.Second,
@@ -184,6 +187,27 @@ func (j *Job) refuseEnded(action string) error {
 // published (ErrJobAlreadyPublished). Repeating a request with the same payment id and
 // terms is a no-op; the same id with other terms is ErrAlreadyExists.
 func (j *Job) PayForListing(companyID, paymentID string, plan ListingPlan, price Money, duration time.Duration, now time.Time) error {
+	return j.RequestListingPayment(companyID, ListingPaymentRequest{
+		PaymentID: paymentID, Plan: plan, Price: price, Duration: duration,
+	}, now)
+}
+
+// ListingPaymentRequest is a listing payment as PayForListing takes it, plus the payment
+// provider's id of the charge when the caller created it before recording the request.
+type ListingPaymentRequest struct {
+	PaymentID string
+	// PaymentIntentID is the provider's id (Stripe PaymentIntent), optional. It is not one of
+	// the terms: repeating a request with another intent id is still a no-op.
+	PaymentIntentID string
+	Plan            ListingPlan
+	Price           Money
+	Duration        time.Duration
+}
+
+// RequestListingPayment is PayForListing with the provider's payment intent id recorded in
+// ListingPaymentRequested; the rules are the same.
+func (j *Job) RequestListingPayment(companyID string, req ListingPaymentRequest, now time.Time) error {
+	paymentID, plan, price, duration := req.PaymentID, req.Plan, req.Price, req.Duration
 	if err := j.CheckOwner(companyID); err != nil {
 		return err
 	}
@@ -214,6 +238,7 @@ func (j *Job) PayForListing(companyID, paymentID string, plan ListingPlan, price
 	j.record(&ListingPaymentRequested{
 		JobID: j.id, CompanyID: j.companyID, PaymentID: paymentID, Plan: plan,
 		Amount: price.Amount(), Currency: price.Currency(), DurationSeconds: secs, RequestedAt: utc(now),
+		PaymentIntentID: strings.TrimSpace(req.PaymentIntentID),
 	}, j.apply)
 	return nil
 }
@@ -373,7 +398,7 @@ func (j *Job) Payments() []ListingPayment {
 
 func (p *listingPayment) view(id string) ListingPayment {
 	return ListingPayment{
-		ID: id, Plan: p.plan, Price: p.price, Duration: p.duration, Status: p.status,
+		ID: id, IntentID: p.intentID, Plan: p.plan, Price: p.price, Duration: p.duration, Status: p.status,
 		RequestedAt: p.requestedAt, PaidAt: p.paidAt, FailedAt: p.failedAt,
 	}
 }

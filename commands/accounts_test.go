@@ -1,0 +1,186 @@
+package commands_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jobboard/jobboard/commands"
+	"github.com/jobboard/jobboard/domain"
+	"github.com/jobboard/jobboard/internal/apperr"
+	"github.com/jobboard/jobboard/internal/consistency"
+)
+
+func TestRegisterCompany(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := ctxFor(t)
+
+	t.Run("answers the id, version 1, a token and a consistency token", func(t *testing.T) {
+		res, err := w.registerCompany.Handle(ctx, commands.RegisterCompany{
+			Caller: commands.Caller{CorrelationID: "corr-1", CausationID: "req-1", IdempotencyKey: "idem-1"},
+			Input:  domain.CompanyInput{Name: "Acme", Email: "Jobs@Acme.example"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ID == "" || res.Version != 1 {
+			t.Fatalf("result = %+v", res)
+		}
+		raw, ok := strings.CutPrefix(res.Token, commands.CompanyTokenPrefix)
+		if b, err := base64.RawURLEncoding.DecodeString(raw); !ok || err != nil || len(b) < 32 {
+			t.Fatalf("token %q is not a prefixed base64url token of 32 bytes", res.Token)
+		}
+		ps, err := consistency.Parse(res.ConsistencyToken)
+		if err != nil || len(ps) != 1 || ps[0] != (consistency.Position{StreamID: res.ID, Version: 1}) {
+			t.Fatalf("consistency token = %v, %v", ps, err)
+		}
+
+		role, subject, found, err := w.creds.Lookup(ctx, res.Token)
+		if err != nil || !found || role != commands.RoleEmployer || subject != res.ID {
+			t.Fatalf("Lookup = %q %q %v %v", role, subject, found, err)
+		}
+		if _, _, found, _ := w.creds.Lookup(ctx, res.Token+"x"); found {
+			t.Fatal("a wrong token was found")
+		}
+
+		var data, meta []byte
+		if err := w.pool.QueryRow(ctx, `SELECT data::text, metadata::text FROM events WHERE stream_id = $1`, res.ID).Scan(&data, &meta); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`"correlation_id": "corr-1"`, `"causation_id": "req-1"`, `"idempotency_key": "idem-1"`, `"command": "RegisterCompany"`, `"actor": "anonymous"`} {
+			if !bytes.Contains(meta, []byte(want)) {
+				t.Errorf("metadata %s lacks %s", meta, want)
+			}
+		}
+		hash := commands.HashToken(res.Token)
+		for _, secret := range []string{res.Token, hex.EncodeToString(hash), base64.StdEncoding.EncodeToString(hash)} {
+			if bytes.Contains(data, []byte(secret)) || bytes.Contains(meta, []byte(secret)) {
+				t.Errorf("the event holds the token or its hash")
+			}
+		}
+	})
+
+	t.Run("refuses the same e-mail address in another case as a conflict", func(t *testing.T) {
+		_, err := w.registerCompany.Handle(ctx, commands.RegisterCompany{Input: domain.CompanyInput{Name: "Acme 2", Email: "  jobs@ACME.example "}})
+		wantCode(t, err, apperr.Conflict)
+	})
+
+	t.Run("lists every invalid field", func(t *testing.T) {
+		_, err := w.registerCompany.Handle(ctx, commands.RegisterCompany{Input: domain.CompanyInput{Email: "nope", Website: "ftp://x"}})
+		wantCode(t, err, apperr.Invalid)
+		var ae *apperr.Error
+		_ = asAppErr(err, &ae)
+		var fields []string
+		for _, f := range ae.Fields {
+			fields = append(fields, f.Field)
+		}
+		if got := strings.Join(fields, ","); got != "name,email,website" {
+			t.Fatalf("fields = %s", got)
+		}
+	})
+}
+
+func TestRegisterCandidate(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := ctxFor(t)
+	res := w.mustRegisterCandidate(t, "ada@example.com")
+	if !strings.HasPrefix(res.Token, commands.CandidateTokenPrefix) {
+		t.Fatalf("token %q", res.Token)
+	}
+	role, subject, found, err := w.creds.Lookup(ctx, res.Token)
+	if err != nil || !found || role != commands.RoleCandidate || subject != res.ID {
+		t.Fatalf("Lookup = %q %q %v %v", role, subject, found, err)
+	}
+	_, err = w.registerCandidate.Handle(ctx, commands.RegisterCandidate{Input: domain.CandidateInput{Name: "Ada", Email: "ADA@example.com"}})
+	wantCode(t, err, apperr.Conflict)
+	// A company may use the address a candidate uses: the scopes differ.
+	w.mustRegisterCompany(t, "ada@example.com")
+}
+
+// TestConcurrentDuplicateRegistrationsOneWins races many registrations of one address in
+// different spellings: exactly one succeeds, the others are conflicts, and only one event,
+// claim and credential are stored.
+func TestConcurrentDuplicateRegistrationsOneWins(t *testing.T) {
+	t.Parallel()
+	const racers = 60
+	w := newWorld(t)
+	ctx := ctxFor(t)
+	spell := func(i int) string {
+		switch i % 4 {
+		case 0:
+			return "hiring@globex.example"
+		case 1:
+			return "HIRING@Globex.Example"
+		case 2:
+			return "  hiring@globex.example\t"
+		default:
+			return " Hiring@GLOBEX.example"
+		}
+	}
+	for _, kind := range []string{"company", "candidate"} {
+		t.Run(kind, func(t *testing.T) {
+			var (
+				wg        sync.WaitGroup
+				mu        sync.Mutex
+				wins      []string
+				conflicts int
+				others    []error
+			)
+			start := make(chan struct{})
+			for i := range racers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					var res commands.RegistrationResult
+					var err error
+					if kind == "company" {
+						res, err = w.registerCompany.Handle(ctx, commands.RegisterCompany{Input: domain.CompanyInput{Name: fmt.Sprint("Globex ", i), Email: spell(i)}})
+					} else {
+						res, err = w.registerCandidate.Handle(ctx, commands.RegisterCandidate{Input: domain.CandidateInput{Name: fmt.Sprint("Hank ", i), Email: spell(i)}})
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						wins = append(wins, res.ID)
+					case apperr.CodeOf(err) == apperr.Conflict:
+						conflicts++
+					default:
+						others = append(others, err)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if len(wins) != 1 || conflicts != racers-1 || len(others) != 0 {
+				t.Fatalf("wins %d, conflicts %d, other errors %v", len(wins), conflicts, others)
+			}
+			eventType := domain.EventCompanyRegistered
+			if kind == "candidate" {
+				eventType = domain.EventCandidateRegistered
+			}
+			if n := w.countEvents(t, eventType, ""); n != 1 {
+				t.Fatalf("%d %s events, want 1", n, eventType)
+			}
+			var creds int
+			if err := w.pool.QueryRow(ctx, `SELECT count(*) FROM credentials WHERE role = $1`, map[string]string{"company": "employer", "candidate": "candidate"}[kind]).Scan(&creds); err != nil || creds != 1 {
+				t.Fatalf("%d credentials (%v), want 1", creds, err)
+			}
+		})
+	}
+}
+
+func asAppErr(err error, target **apperr.Error) bool {
+	e, ok := err.(*apperr.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
