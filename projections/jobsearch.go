@@ -1,0 +1,312 @@
+package projections
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esutil"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/jobboard/jobboard/domain"
+	"github.com/jobboard/jobboard/readmodels"
+)
+
+// JobSearchConfig configures a JobSearchProjector.
+type JobSearchConfig struct {
+	// Schema is the PostgreSQL schema of the projector's side tables (job details, company
+	// names, applied versions). Default readmodels.DefaultSearchSchema ("search_v1").
+	Schema string
+	// Index is the Elasticsearch index written: the version's own index, not the alias, so
+	// version N+1 can be built beside the live N. Default readmodels.DefaultSearchIndex.
+	Index string
+	// Refresh is the bulk request's refresh parameter: "true" (default) makes a write
+	// searchable before the projector records it as applied, which read-your-writes relies
+	// on; rebuilds may use "false".
+	Refresh string
+}
+
+// JobSearchProjector keeps the Elasticsearch job search index: a job gets a document when it
+// is published, built from its details and its company's name (kept in side tables in
+// PostgreSQL, so a company registered after its job's events still ends in the document);
+// details changed while published update it; closing or expiry set its status, which
+// searches filter on. Documents carry the job stream's version as external version
+// (external_gte), so a stale or repeated write never overwrites a newer document. The
+// applied version of a stream is committed only after the bulk write succeeded.
+type JobSearchProjector struct {
+	pool *pgxpool.Pool
+	es   *elasticsearch.Client
+	cfg  JobSearchConfig
+}
+
+var _ Projector = (*JobSearchProjector)(nil)
+
+// NewJobSearchProjector returns the projector writing cfg.Index and cfg.Schema.
+func NewJobSearchProjector(pool *pgxpool.Pool, es *elasticsearch.Client, cfg JobSearchConfig) (*JobSearchProjector, error) {
+	if pool == nil || es == nil {
+		return nil, errors.New("projections: job search projector: pool and elasticsearch client are required")
+	}
+	if cfg.Schema == "" {
+		cfg.Schema = readmodels.DefaultSearchSchema
+	}
+	if cfg.Index == "" {
+		cfg.Index = readmodels.DefaultSearchIndex
+	}
+	if cfg.Refresh == "" {
+		cfg.Refresh = "true"
+	}
+	var errs []error
+	if !readmodels.ValidSchemaName(cfg.Schema) {
+		errs = append(errs, fmt.Errorf("invalid schema %q", cfg.Schema))
+	}
+	switch cfg.Refresh {
+	case "true", "false", "wait_for":
+	default:
+		errs = append(errs, fmt.Errorf("refresh must be true, false or wait_for, got %q", cfg.Refresh))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("projections: job search projector: %w", err)
+	}
+	return &JobSearchProjector{pool: pool, es: es, cfg: cfg}, nil
+}
+
+// Name is readmodels.JobSearchProjection.
+func (p *JobSearchProjector) Name() string { return readmodels.JobSearchProjection }
+
+// StreamTypes are every stream type: company and job events build documents; the others
+// only advance the applied versions, so a consistency token of any stream can be awaited
+// on search.
+func (p *JobSearchProjector) StreamTypes() []string {
+	return []string{domain.StreamTypeCompany, domain.StreamTypeJob, domain.StreamTypeCandidate, domain.StreamTypeApplication}
+}
+
+// Apply updates the side tables for events in one transaction, writes the documents of
+// every job they touched with one bulk request, then commits.
+func (p *JobSearchProjector) Apply(ctx context.Context, events []Event) error {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", p.Name(), classifyPG(err))
+	}
+	defer tx.Rollback(ctx)
+
+	var touched []string
+	seen := map[string]bool{}
+	touch := func(ids ...string) {
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				touched = append(touched, id)
+			}
+		}
+	}
+	for _, ev := range events {
+		fresh, err := advance(ctx, tx, p.cfg.Schema, ev)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.Name(), err)
+		}
+		if !fresh || ev.Payload == nil {
+			continue
+		}
+		ids, err := p.apply(ctx, tx, ev)
+		if err != nil {
+			return fmt.Errorf("%s: apply %s %s v%d: %w", p.Name(), ev.Type, ev.StreamID, ev.StreamVersion, classifyPG(err))
+		}
+		touch(ids...)
+	}
+	if len(touched) > 0 {
+		docs, err := p.documents(ctx, tx, touched)
+		if err != nil {
+			return fmt.Errorf("%s: build documents: %w", p.Name(), classifyPG(err))
+		}
+		if err := p.write(ctx, docs); err != nil {
+			return fmt.Errorf("%s: %w", p.Name(), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("%s: commit: %w", p.Name(), classifyPG(err))
+	}
+	return nil
+}
+
+// apply updates the side tables for one event and returns the jobs whose document must be
+// written.
+func (p *JobSearchProjector) apply(ctx context.Context, tx pgx.Tx, ev Event) ([]string, error) {
+	s, v := p.cfg.Schema, ev.StreamVersion
+	// updateJob runs an UPDATE … RETURNING indexed and touches the job if it has a
+	// document.
+	updateJob := func(id, sql string, args ...any) ([]string, error) {
+		var indexed bool
+		err := tx.QueryRow(ctx, fmt.Sprintf(sql, s), append([]any{id}, args...)...).Scan(&indexed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil // job.posted never reached this projection (dead-lettered)
+		}
+		if err != nil || !indexed {
+			return nil, err
+		}
+		return []string{id}, nil
+	}
+	switch e := ev.Payload.(type) {
+	case *domain.CompanyRegistered:
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.companies (id, name) VALUES ($1, $2)
+			ON CONFLICT (id) DO UPDATE SET name = $2`, s), e.CompanyID, e.Name); err != nil {
+			return nil, err
+		}
+		// Lock the company's indexed jobs: a job event applied concurrently (another
+		// partition, another process) either committed before (we rewrite its document
+		// with the name) or waits for us (and reads the name).
+		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT id FROM %s.jobs WHERE company_id = $1 AND indexed
+			ORDER BY id FOR UPDATE`, s), e.CompanyID)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[string])
+	case *domain.JobPosted:
+		details, err := json.Marshal(e.Details)
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("encode details: %w", err))
+		}
+		_, err = tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.jobs (id, company_id, details, status, posted_at, version)
+			VALUES ($1, $2, $3, 'awaiting_payment', $4, $5)
+			ON CONFLICT (id) DO UPDATE SET company_id = $2, details = $3, posted_at = $4, version = $5`, s),
+			e.JobID, e.CompanyID, details, e.PostedAt, v)
+		return nil, err
+	case *domain.JobDetailsChanged:
+		details, err := json.Marshal(e.Details)
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("encode details: %w", err))
+		}
+		return updateJob(e.JobID, `UPDATE %s.jobs SET details = $2, version = $3 WHERE id = $1 RETURNING indexed`, details, v)
+	case *domain.JobPublished:
+		return updateJob(e.JobID, `UPDATE %s.jobs SET status = 'published', featured = $2, published_at = $3,
+			expires_at = $4, indexed = true, version = $5 WHERE id = $1 RETURNING indexed`,
+			e.Featured, e.PublishedAt, e.ExpiresAt, v)
+	case *domain.JobClosed:
+		return updateJob(e.JobID, `UPDATE %s.jobs SET status = 'closed', version = $2 WHERE id = $1 RETURNING indexed`, v)
+	case *domain.JobExpired:
+		return updateJob(e.JobID, `UPDATE %s.jobs SET status = 'expired', version = $2 WHERE id = $1 RETURNING indexed`, v)
+	case *domain.ListingPaymentRequested:
+		return nil, p.bumpVersion(ctx, tx, e.JobID, v)
+	case *domain.ListingPaid:
+		return nil, p.bumpVersion(ctx, tx, e.JobID, v)
+	case *domain.ListingPaymentFailed:
+		return nil, p.bumpVersion(ctx, tx, e.JobID, v)
+	}
+	return nil, nil
+}
+
+// bumpVersion records the version of an event that is not in the document, so the next
+// document written carries it.
+func (p *JobSearchProjector) bumpVersion(ctx context.Context, tx pgx.Tx, jobID string, v int64) error {
+	_, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s.jobs SET version = $2 WHERE id = $1`, p.cfg.Schema), jobID, v)
+	return err
+}
+
+type versionedDoc struct {
+	doc     readmodels.JobDocument
+	version int64
+}
+
+// documents builds the documents of jobs from the side tables.
+func (p *JobSearchProjector) documents(ctx context.Context, tx pgx.Tx, ids []string) ([]versionedDoc, error) {
+	rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT j.id, j.company_id, coalesce(c.name, ''), j.details, j.status,
+			j.featured, j.posted_at, j.published_at, j.expires_at, j.version
+		FROM %[1]s.jobs j LEFT JOIN %[1]s.companies c ON c.id = j.company_id
+		WHERE j.id = ANY($1) ORDER BY j.id`, p.cfg.Schema), ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []versionedDoc
+	for rows.Next() {
+		var (
+			d       readmodels.JobDocument
+			details []byte
+			version int64
+			pub     *time.Time
+			exp     *time.Time
+		)
+		if err := rows.Scan(&d.ID, &d.Company.ID, &d.Company.Name, &details, &d.Status, &d.Featured,
+			&d.PostedAt, &pub, &exp, &version); err != nil {
+			return nil, err
+		}
+		var in domain.JobDetailsInput
+		if err := json.Unmarshal(details, &in); err != nil {
+			return nil, Permanent(fmt.Errorf("decode details of job %s: %w", d.ID, err))
+		}
+		f := fieldsOf(in)
+		d.Title, d.Description, d.EmploymentType, d.Seniority = f.Title, f.Description, f.EmploymentType, f.Seniority
+		d.Location, d.Salary, d.Tags, d.ApplyURL = f.Location, f.Salary, f.Tags, f.ApplyURL
+		if d.Salary != nil {
+			y := d.Salary.Yearly()
+			d.SalaryYearly = &y
+		}
+		d.PublishedAt, d.ExpiresAt = pub, exp
+		out = append(out, versionedDoc{doc: d, version: version})
+	}
+	return out, rows.Err()
+}
+
+// write indexes docs with one bulk request. A version conflict means Elasticsearch holds a
+// newer (or the same) version already: success.
+func (p *JobSearchProjector) write(ctx context.Context, docs []versionedDoc) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
+		Client:     p.es,
+		Index:      p.cfg.Index,
+		NumWorkers: 1,
+		FlushBytes: 10 << 20,
+		Refresh:    p.cfg.Refresh,
+	})
+	if err != nil {
+		return fmt.Errorf("bulk indexer: %w", err)
+	}
+	for _, d := range docs {
+		body, err := json.Marshal(d.doc)
+		if err != nil {
+			return Permanent(fmt.Errorf("encode document %s: %w", d.doc.ID, err))
+		}
+		version := d.version
+		err = bi.Add(ctx, esutil.BulkIndexerItem{
+			Action:      "index",
+			DocumentID:  d.doc.ID,
+			Version:     &version,
+			VersionType: "external_gte",
+			Body:        bytes.NewReader(body),
+			OnFailure: func(_ context.Context, item esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
+				switch {
+				case err != nil:
+					fail(Transient(fmt.Errorf("index job %s: %w", item.DocumentID, err)))
+				case res.Status == http.StatusConflict:
+					// A newer version is indexed already.
+				case res.Status == http.StatusTooManyRequests || res.Status >= 500:
+					fail(Transient(fmt.Errorf("index job %s: %d %s: %s", item.DocumentID, res.Status, res.Error.Type, res.Error.Reason)))
+				default:
+					fail(fmt.Errorf("index job %s: %d %s: %s", item.DocumentID, res.Status, res.Error.Type, res.Error.Reason))
+				}
+			},
+		})
+		if err != nil {
+			_ = bi.Close(context.Background())
+			return Transient(fmt.Errorf("bulk add: %w", err))
+		}
+	}
+	if err := bi.Close(ctx); err != nil {
+		fail(Transient(fmt.Errorf("bulk flush: %w", err)))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,321 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jobboard/jobboard/bus"
+	"github.com/jobboard/jobboard/eventstore"
+)
+
+// DeadLetterTopic is the default dead-letter topic of a projector: "jobboard.dlq.<name>".
+func DeadLetterTopic(projector string) string { return "jobboard.dlq." + projector }
+
+// RunnerConfig configures a Runner.
+type RunnerConfig struct {
+	// Brokers are the Kafka bootstrap addresses. Required unless NewSubscriber is set.
+	Brokers []string
+	// Subscriber is the template of each projector's bus subscriber; Brokers and
+	// ConsumerGroup are filled in per projector.
+	Subscriber bus.SubscriberConfig
+	// NewSubscriber, if set, builds the subscriber of a consumer group instead of
+	// bus.NewSubscriber (tests, other transports).
+	NewSubscriber func(consumerGroup string) (message.Subscriber, error)
+	// DeadLetterPublisher publishes events given up on. Required.
+	DeadLetterPublisher message.Publisher
+	// Topic names the topic of a stream type. Default eventstore.DefaultTopic.
+	Topic func(streamType string) string
+	// DeadLetterTopic names a projector's dead-letter topic. Default DeadLetterTopic.
+	DeadLetterTopic func(projector string) string
+	// ConsumerGroup names a projector's consumer group. Default: the projector's name.
+	ConsumerGroup func(projector string) string
+	// Registry upcasts old event schemas before decoding; nil decodes as stored.
+	Registry *eventstore.Registry
+	// MaxRetries is how often a failed event is retried (with exponential backoff) before
+	// it goes to the dead-letter topic. Default 5.
+	MaxRetries int
+	// RetryInitialInterval is the first backoff. Default 100 ms.
+	RetryInitialInterval time.Duration
+	// RetryMaxInterval caps the backoff. Default 5 s.
+	RetryMaxInterval time.Duration
+	// BatchMaxSize is the most events applied in one write. Default 500.
+	BatchMaxSize int
+	// BatchMaxWait is how long a batch collects events after its first one. Default 5 ms.
+	BatchMaxWait time.Duration
+	// ApplyTimeout bounds one write. Default 30 s.
+	ApplyTimeout time.Duration
+	// Metrics registers the runner's Prometheus collectors; nil registers nothing.
+	Metrics prometheus.Registerer
+	// Logger receives the runner's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *RunnerConfig) setDefaults() {
+	if c.Topic == nil {
+		c.Topic = eventstore.DefaultTopic
+	}
+	if c.DeadLetterTopic == nil {
+		c.DeadLetterTopic = DeadLetterTopic
+	}
+	if c.ConsumerGroup == nil {
+		c.ConsumerGroup = func(name string) string { return name }
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = 5
+	}
+	if c.RetryInitialInterval == 0 {
+		c.RetryInitialInterval = 100 * time.Millisecond
+	}
+	if c.RetryMaxInterval == 0 {
+		c.RetryMaxInterval = 5 * time.Second
+	}
+	if c.BatchMaxSize == 0 {
+		c.BatchMaxSize = 500
+	}
+	if c.BatchMaxWait == 0 {
+		c.BatchMaxWait = 5 * time.Millisecond
+	}
+	if c.ApplyTimeout == 0 {
+		c.ApplyTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports every problem of the configuration.
+func (c RunnerConfig) Validate() error {
+	var errs []error
+	if len(c.Brokers) == 0 && c.NewSubscriber == nil {
+		errs = append(errs, errors.New("brokers are missing"))
+	}
+	if c.DeadLetterPublisher == nil {
+		errs = append(errs, errors.New("dead-letter publisher is missing"))
+	}
+	if c.MaxRetries < 0 {
+		errs = append(errs, fmt.Errorf("max retries must not be negative, got %d", c.MaxRetries))
+	}
+	if c.RetryInitialInterval < 0 || c.RetryMaxInterval < 0 {
+		errs = append(errs, errors.New("retry intervals must not be negative"))
+	}
+	if c.BatchMaxSize < 0 {
+		errs = append(errs, fmt.Errorf("batch max size must not be negative, got %d", c.BatchMaxSize))
+	}
+	if c.BatchMaxWait < 0 || c.ApplyTimeout < 0 {
+		errs = append(errs, errors.New("batch max wait and apply timeout must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Runner runs projectors as handlers of one Watermill router: each projector has its own
+// subscriber in its own consumer group, one handler per topic it consumes, and a batcher
+// shared by its handlers. Several Runners (processes) with the same projectors share the
+// partitions of the group.
+type Runner struct {
+	cfg         RunnerConfig
+	router      *message.Router
+	subscribers []message.Subscriber
+	batchers    []*batcher
+	logger      *slog.Logger
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// NewRunner builds the router for projectors; Run starts it.
+func NewRunner(cfg RunnerConfig, projectors ...Projector) (*Runner, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("projections: invalid runner config: %w", err)
+	}
+	if len(projectors) == 0 {
+		return nil, errors.New("projections: new runner: no projectors")
+	}
+	wlog := watermill.NewSlogLogger(cfg.Logger)
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wlog)
+	if err != nil {
+		return nil, fmt.Errorf("projections: new router: %w", err)
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, router: router, logger: cfg.Logger, done: make(chan struct{})}
+	router.AddMiddleware(correlationID)
+
+	names := map[string]bool{}
+	for _, p := range projectors {
+		name := p.Name()
+		if name == "" || names[name] {
+			r.closeSubscribers()
+			return nil, fmt.Errorf("projections: projector name %q is empty or repeated", name)
+		}
+		names[name] = true
+		if err := r.addProjector(p, m, wlog); err != nil {
+			r.closeSubscribers()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdapter) error {
+	name := p.Name()
+	group := r.cfg.ConsumerGroup(name)
+	var sub message.Subscriber
+	var err error
+	if r.cfg.NewSubscriber != nil {
+		sub, err = r.cfg.NewSubscriber(group)
+	} else {
+		sc := r.cfg.Subscriber
+		sc.Brokers = r.cfg.Brokers
+		sc.ConsumerGroup = group
+		sub, err = bus.NewSubscriber(sc, wlog)
+	}
+	if err != nil {
+		return fmt.Errorf("projections: subscriber of %s: %w", name, err)
+	}
+	r.subscribers = append(r.subscribers, sub)
+
+	b := newBatcher(p.Apply, r.cfg.BatchMaxSize, r.cfg.BatchMaxWait, r.cfg.ApplyTimeout, m.observeBatch(name))
+	r.batchers = append(r.batchers, b)
+
+	dlq := countingPublisher{Publisher: r.cfg.DeadLetterPublisher, counter: m.deadLettered.WithLabelValues(name)}
+	poison, err := middleware.PoisonQueueWithFilter(dlq, r.cfg.DeadLetterTopic(name), func(err error) bool {
+		// Outages and cancellations (a lost partition, shutdown) are redelivered, never
+		// dead-lettered.
+		return !IsTransient(err)
+	})
+	if err != nil {
+		return fmt.Errorf("projections: poison queue of %s: %w", name, err)
+	}
+	retry := middleware.Retry{
+		MaxRetries:          r.cfg.MaxRetries,
+		InitialInterval:     r.cfg.RetryInitialInterval,
+		MaxInterval:         r.cfg.RetryMaxInterval,
+		Multiplier:          2,
+		RandomizationFactor: 0.2,
+		ShouldRetry:         func(p middleware.RetryParams) bool { return !IsPermanent(p.Err) },
+		Logger:              wlog,
+	}
+	pos := &positions{}
+	logger := r.logger.With("projector", name)
+	handle := func(msg *message.Message) error {
+		ev, err := decodeMessage(msg, r.cfg.Registry)
+		if err != nil {
+			logger.Warn("undecodable event", "err", err, "message_uuid", msg.UUID)
+			return err
+		}
+		if err := b.submit(msg.Context(), ev); err != nil {
+			if !IsTransient(err) {
+				logger.Warn("projecting event failed", "err", err, "event_type", ev.Type,
+					"stream_id", ev.StreamID, "stream_version", ev.StreamVersion,
+					"correlation_id", msg.Metadata.Get(middleware.CorrelationIDMetadataKey))
+			}
+			return err
+		}
+		return nil
+	}
+	for _, st := range p.StreamTypes() {
+		topic := r.cfg.Topic(st)
+		h := r.router.AddConsumerHandler(name+"/"+topic, topic, sub, handle)
+		h.AddMiddleware(m.middleware(name, pos), poison, retry.Middleware, middleware.Recoverer)
+	}
+	return nil
+}
+
+// correlationID makes sure every message has a correlation id (the relay copies the
+// event's; events without one get a new id) so logs and dead letters can be traced.
+func correlationID(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		if middleware.MessageCorrelationID(msg) == "" {
+			middleware.SetCorrelationID(uuid.NewString(), msg)
+		}
+		return middleware.CorrelationID(h)(msg)
+	}
+}
+
+func globalPosition(msg *message.Message) int64 {
+	v, _ := strconv.ParseInt(msg.Metadata.Get(bus.MetadataGlobalPosition), 10, 64)
+	return v
+}
+
+// Run consumes until ctx ends or Close is called. It returns nil after a clean stop.
+func (r *Runner) Run(ctx context.Context) error {
+	r.mu.Lock()
+	if r.started || r.closed {
+		r.mu.Unlock()
+		return errors.New("projections: runner already started or closed")
+	}
+	r.started = true
+	ctx, cancel := context.WithCancel(ctx)
+	r.cancel = cancel
+	r.mu.Unlock()
+	defer close(r.done)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	batchCtx, stopBatchers := context.WithCancel(context.Background())
+	for _, b := range r.batchers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.run(batchCtx)
+		}()
+	}
+	err := r.router.Run(ctx)
+	// The router waited for its handlers; the batchers have nothing left to answer.
+	stopBatchers()
+	wg.Wait()
+	r.closeSubscribers()
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("projections: router: %w", err)
+	}
+	return nil
+}
+
+// Running is closed once every handler subscribed.
+func (r *Runner) Running() <-chan struct{} { return r.router.Running() }
+
+// Close stops the router, waits for Run to return and closes the subscribers. It is
+// idempotent.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	started, cancel := r.started, r.cancel
+	r.mu.Unlock()
+	err := r.router.Close()
+	if started {
+		cancel()
+		<-r.done
+	} else {
+		r.closeSubscribers()
+	}
+	return err
+}
+
+func (r *Runner) closeSubscribers() {
+	for _, s := range r.subscribers {
+		if err := s.Close(); err != nil {
+			r.logger.Warn("close subscriber", "err", err)
+		}
+	}
+}

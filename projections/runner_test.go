@@ -1,0 +1,410 @@
+package projections_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/jobboard/jobboard/bus"
+	"github.com/jobboard/jobboard/domain"
+	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/internal/testenv"
+	"github.com/jobboard/jobboard/projections"
+	"github.com/jobboard/jobboard/projections/projectionstest"
+	"github.com/jobboard/jobboard/readmodels"
+)
+
+type kafkaEnv struct {
+	brokers []string
+	sfx     string
+	topic   func(string) string
+	pub     *bus.Publisher
+}
+
+func (k kafkaEnv) dlqTopic(projector string) string { return "test." + k.sfx + ".dlq." + projector }
+func (k kafkaEnv) group(projector string) string    { return projector + "-" + k.sfx }
+
+func newKafka(t *testing.T) kafkaEnv {
+	t.Helper()
+	k := kafkaEnv{brokers: testenv.KafkaBrokers(t), sfx: testenv.RandomSuffix()}
+	k.topic = projectionstest.Topics(k.sfx)
+	var specs []bus.TopicSpec
+	for _, st := range []string{domain.StreamTypeCompany, domain.StreamTypeCandidate, domain.StreamTypeJob, domain.StreamTypeApplication} {
+		specs = append(specs, bus.TopicSpec{Name: k.topic(st), Partitions: 4, ReplicationFactor: 1})
+	}
+	if err := bus.EnsureTopics(ctxTimeout(t, 30*time.Second), k.brokers, specs...); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := bus.NewPublisher(bus.PublisherConfig{Brokers: k.brokers}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pub.Close() })
+	k.pub = pub
+	return k
+}
+
+func startRunner(t *testing.T, k kafkaEnv, edit func(*projections.RunnerConfig), ps ...projections.Projector) *projections.Runner {
+	t.Helper()
+	cfg := projections.RunnerConfig{
+		Brokers:              k.brokers,
+		Subscriber:           bus.SubscriberConfig{NackResendSleep: 20 * time.Millisecond},
+		DeadLetterPublisher:  k.pub,
+		Topic:                k.topic,
+		DeadLetterTopic:      k.dlqTopic,
+		ConsumerGroup:        k.group,
+		MaxRetries:           3,
+		RetryInitialInterval: 10 * time.Millisecond,
+		RetryMaxInterval:     50 * time.Millisecond,
+		Logger:               quietLogger(),
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	r, err := projections.NewRunner(cfg, ps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Run(context.Background()) }()
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Errorf("close runner: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	select {
+	case <-r.Running():
+	case err := <-done:
+		t.Fatalf("runner stopped: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("runner not running within 30 s")
+	}
+	return r
+}
+
+func allStreams(events []eventstore.Event) []readmodels.StreamVersion {
+	last := map[string]int64{}
+	for _, e := range events {
+		last[e.StreamID] = max(last[e.StreamID], e.StreamVersion)
+	}
+	var out []readmodels.StreamVersion
+	for s, v := range last {
+		out = append(out, readmodels.StreamVersion{StreamID: s, Version: v})
+	}
+	return out
+}
+
+func TestRunnerProjectsEventsFromKafka(t *testing.T) {
+	t.Parallel()
+	k := newKafka(t)
+	pool, si := newPool(t), newSearchIndex(t)
+	store := newStore(t, pool, si)
+	reg := prometheus.NewRegistry()
+	startRunner(t, k, func(c *projections.RunnerConfig) { c.Metrics = reg },
+		newReadTables(t, pool), newJobSearch(t, pool, si))
+
+	h, ids := board(t)
+	projectionstest.Publish(t, k.pub, k.topic, h.Events...)
+	projectionstest.Publish(t, k.pub, k.topic, h.Events[:5]...) // redelivered
+
+	ctx := ctxTimeout(t, 60*time.Second)
+	for _, projection := range []string{readmodels.ReadTablesProjection, readmodels.JobSearchProjection} {
+		if err := store.WaitForStreams(ctx, projection, 45*time.Second, allStreams(h.Events)...); err != nil {
+			t.Fatalf("%s: %v", projection, err)
+		}
+	}
+
+	reference := newPool(t)
+	applyAll(t, newReadTables(t, reference), h.Events)
+	if got, want := tablesSnapshot(t, pool, readmodels.DefaultReadTablesSchema), tablesSnapshot(t, reference, readmodels.DefaultReadTablesSchema); got != want {
+		t.Fatalf("tables fed through Kafka differ from a direct replay\n got: %s\nwant: %s", got, want)
+	}
+	res, err := store.Search(ctx, readmodels.SearchParams{Q: "enginer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 1 || res.Items[0].ID != ids["open"] || res.Items[0].Company.Name != "Acme Robotics" {
+		t.Fatalf("search = %+v", res)
+	}
+	handled := metricValue(t, reg, "jobboard_projection_events_handled_total", readmodels.ReadTablesProjection)
+	if handled < float64(len(h.Events)+5) {
+		t.Fatalf("handled metric = %v, want at least %d", handled, len(h.Events)+5)
+	}
+}
+
+// metricValue reads a counter or gauge of a projector from a registry.
+func metricValue(t *testing.T, reg *prometheus.Registry, name, projector string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "projector" && l.GetValue() == projector {
+					if m.GetCounter() != nil {
+						return m.GetCounter().GetValue()
+					}
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("metric %s{projector=%q} not found", name, projector)
+	return 0
+}
+
+// failing fails every batch holding a given event, counting attempts.
+type failing struct {
+	projections.Projector
+	poison   string
+	attempts atomic.Int32
+}
+
+func (f *failing) StreamTypes() []string {
+	return []string{domain.StreamTypeCompany, domain.StreamTypeJob}
+}
+
+func (f *failing) Apply(ctx context.Context, events []projections.Event) error {
+	for _, e := range events {
+		if e.EventID.String() == f.poison {
+			f.attempts.Add(1)
+			return fmt.Errorf("cannot project %s", e.EventID)
+		}
+	}
+	return f.Projector.Apply(ctx, events)
+}
+
+func TestRunnerDeadLettersAFailingEventAndGoesOn(t *testing.T) {
+	t.Parallel()
+	k := newKafka(t)
+	pool := newPool(t)
+	si := newSearchIndex(t)
+	store := newStore(t, pool, si)
+	reg := prometheus.NewRegistry()
+
+	h := projectionstest.NewHistory(time.Now().Add(-time.Hour))
+	b := projectionstest.Board{H: h, Now: time.Now().UTC()}
+	acme := b.Company(t, "Acme")
+	failingJob := b.PostJob(t, acme, domain.JobDetailsInput{Title: "Fails Every Time"})
+	poison := h.Events[len(h.Events)-1]
+	malformed := h.AddRaw("job-malformed", domain.StreamTypeJob, domain.EventJobPosted, []byte(`{"details":{"employment_type":"astronaut"}}`))
+	later := b.PostJob(t, acme, domain.JobDetailsInput{Title: "Works Fine"})
+	b.Publish(t, later, acme, false, time.Now())
+
+	f := &failing{Projector: newReadTables(t, pool), poison: poison.EventID.String()}
+	startRunner(t, k, func(c *projections.RunnerConfig) { c.Metrics = reg }, f)
+
+	dlqSub, err := bus.NewSubscriber(bus.SubscriberConfig{Brokers: k.brokers}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dlqSub.Close() })
+	dlqTopic := k.dlqTopic(readmodels.ReadTablesProjection)
+	if err := bus.EnsureTopics(ctxTimeout(t, 30*time.Second), k.brokers, bus.TopicSpec{Name: dlqTopic, Partitions: 1, ReplicationFactor: 1}); err != nil {
+		t.Fatal(err)
+	}
+	dead, err := dlqSub.Subscribe(ctxTimeout(t, 90*time.Second), dlqTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The failing event and the malformed one come first in their partitions; the events
+	// after them must still be applied.
+	projectionstest.Publish(t, k.pub, k.topic, h.Events...)
+	ctx := ctxTimeout(t, 60*time.Second)
+	if err := store.WaitForStream(ctx, readmodels.ReadTablesProjection, later, h.Version(later), 45*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := store.GetJob(ctx, later); err != nil || j.Status != readmodels.StatusPublished {
+		t.Fatalf("later job = %+v, %v", j, err)
+	}
+
+	got := map[string]message.Metadata{}
+	for len(got) < 2 {
+		select {
+		case m := <-dead:
+			got[m.UUID] = m.Metadata
+			m.Ack()
+		case <-ctx.Done():
+			t.Fatalf("dead letters: got %d, want 2", len(got))
+		}
+	}
+	for _, id := range []string{poison.EventID.String(), malformed.EventID.String()} {
+		md, ok := got[id]
+		if !ok {
+			t.Fatalf("event %s not dead-lettered; got %v", id, got)
+		}
+		if md.Get(middleware.ReasonForPoisonedKey) == "" {
+			t.Fatalf("dead letter %s without a reason: %v", id, md)
+		}
+	}
+	// 1 delivery + 3 retries; a try inside a larger batch is tried once more alone.
+	if n := f.attempts.Load(); n < 4 || n > 8 {
+		t.Fatalf("failing event tried %d times, want 4 (1 + 3 retries) to 8", n)
+	}
+	if _, err := store.GetJob(ctx, failingJob); err == nil {
+		t.Fatal("the failing job was projected")
+	}
+	dl := metricValue(t, reg, "jobboard_projection_events_dead_lettered_total", readmodels.ReadTablesProjection)
+	if dl != 2 {
+		t.Fatalf("dead-lettered metric = %v, want 2", dl)
+	}
+}
+
+// recording logs every event handed to the projector; it consumes job streams only.
+type recording struct {
+	projections.Projector
+	mu   sync.Mutex
+	seen []string
+}
+
+func (r *recording) StreamTypes() []string { return []string{domain.StreamTypeJob} }
+
+func (r *recording) Apply(ctx context.Context, events []projections.Event) error {
+	if err := r.Projector.Apply(ctx, events); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range events {
+		r.seen = append(r.seen, fmt.Sprintf("%s/%d", e.StreamID, e.StreamVersion))
+	}
+	return nil
+}
+
+func (r *recording) log() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen)
+}
+
+func TestTwoRunnersShareTheConsumerGroup(t *testing.T) {
+	t.Parallel()
+	k := newKafka(t)
+	pool := newPool(t)
+	si := newSearchIndex(t)
+	store := newStore(t, pool, si)
+	one := &recording{Projector: newReadTables(t, pool)}
+	two := &recording{Projector: newReadTables(t, pool)}
+	startRunner(t, k, nil, one)
+	startRunner(t, k, nil, two)
+
+	// Publish once the group settled with both members owning partitions, so no rebalance
+	// moves a partition mid-test.
+	client := &kafka.Client{Addr: kafka.TCP(k.brokers...)}
+	group := k.group(readmodels.ReadTablesProjection)
+	projectionstest.WaitUntil(t, 45*time.Second, "group stable with two members", func() bool {
+		res, err := client.DescribeGroups(context.Background(), &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+		if err != nil || len(res.Groups) != 1 || res.Groups[0].GroupState != "Stable" || len(res.Groups[0].Members) != 2 {
+			return false
+		}
+		for _, m := range res.Groups[0].Members {
+			if len(m.MemberAssignments.Topics) == 0 || len(m.MemberAssignments.Topics[0].Partitions) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+
+	h := projectionstest.NewHistory(time.Now().Add(-time.Hour))
+	b := projectionstest.Board{H: h, Now: time.Now().UTC()}
+	for i := range 40 {
+		id := b.PostJob(t, "company-1", domain.JobDetailsInput{Title: fmt.Sprintf("Job number %d", i)})
+		b.Publish(t, id, "company-1", i%2 == 0, time.Now())
+	}
+	projectionstest.Publish(t, k.pub, k.topic, h.Events...)
+	if err := store.WaitForStreams(ctxTimeout(t, 60*time.Second), readmodels.ReadTablesProjection, 45*time.Second, allStreams(h.Events)...); err != nil {
+		t.Fatal(err)
+	}
+
+	a, c := one.log(), two.log()
+	if len(a) == 0 || len(c) == 0 {
+		t.Fatalf("partitions not shared: instance one applied %d events, instance two %d", len(a), len(c))
+	}
+	counts := map[string]int{}
+	for _, s := range append(a, c...) {
+		counts[s]++
+	}
+	for s, n := range counts {
+		if n != 1 {
+			t.Errorf("event %s applied %d times", s, n)
+		}
+	}
+	if len(counts) != len(h.Events) {
+		t.Fatalf("applied %d distinct events, want %d", len(counts), len(h.Events))
+	}
+	t.Logf("instance one applied %d events, instance two %d", len(a), len(c))
+
+	reference := newPool(t)
+	applyAll(t, newReadTables(t, reference), h.Events)
+	if got, want := tablesSnapshot(t, pool, readmodels.DefaultReadTablesSchema), tablesSnapshot(t, reference, readmodels.DefaultReadTablesSchema); got != want {
+		t.Fatal("tables built by two instances differ from a direct replay")
+	}
+}
+
+// down fails with a transient error (an outage) for its first failures writes.
+type down struct {
+	projections.Projector
+	failures atomic.Int32
+}
+
+func (d *down) StreamTypes() []string { return []string{domain.StreamTypeCompany} }
+
+func (d *down) Apply(ctx context.Context, events []projections.Event) error {
+	if d.failures.Add(-1) >= 0 {
+		return projections.Transient(fmt.Errorf("database unavailable"))
+	}
+	return d.Projector.Apply(ctx, events)
+}
+
+func TestRunnerRetriesAnOutageWithoutDeadLettering(t *testing.T) {
+	t.Parallel()
+	k := newKafka(t)
+	pool, si := newPool(t), newSearchIndex(t)
+	store := newStore(t, pool, si)
+	reg := prometheus.NewRegistry()
+	d := &down{Projector: newReadTables(t, pool)}
+	d.failures.Store(10) // more than 1 + MaxRetries: the message is nacked and redelivered
+	startRunner(t, k, func(c *projections.RunnerConfig) { c.Metrics = reg }, d)
+
+	h := projectionstest.NewHistory(time.Now())
+	acme := projectionstest.Board{H: h, Now: time.Now().UTC()}.Company(t, "Acme")
+	projectionstest.Publish(t, k.pub, k.topic, h.Events...)
+	if err := store.WaitForStream(ctxTimeout(t, 60*time.Second), readmodels.ReadTablesProjection, acme, 1, 45*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := store.GetCompany(context.Background(), acme); err != nil || c.Name != "Acme" {
+		t.Fatalf("company = %+v, %v", c, err)
+	}
+	if n := metricValue(t, reg, "jobboard_projection_events_failed_total", readmodels.ReadTablesProjection); n < 1 {
+		t.Fatalf("failed deliveries = %v, want the nacks counted", n)
+	}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "jobboard_projection_events_dead_lettered_total" {
+			for _, m := range mf.GetMetric() {
+				if m.GetCounter().GetValue() != 0 {
+					t.Fatalf("an outage was dead-lettered")
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,325 @@
+package readmodels
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jobboard/jobboard/internal/apperr"
+)
+
+// Sort orders of Search.
+const (
+	SortRelevance = "relevance"
+	SortNewest    = "newest"
+	SortSalary    = "salary"
+)
+
+// Search limits.
+const (
+	DefaultSearchLimit = 20
+	MaxSearchLimit     = 100
+	facetSize          = 30
+)
+
+// SearchParams are the filters of GET /v1/jobs. Zero values do not filter.
+type SearchParams struct {
+	// Q is the full-text query over title, description, tags and company name; typos are
+	// tolerated (fuzziness AUTO).
+	Q string
+	// Tags: the job has every one of them.
+	Tags []string
+	// Remote, when set, keeps jobs whose location.remote equals it.
+	Remote *bool
+	// Region and Country keep jobs open to that region / ISO country code.
+	Region  string
+	Country string
+	// EmploymentType and Seniority are the domain slugs ("full_time", "senior").
+	EmploymentType string
+	Seniority      string
+	// SalaryMin keeps jobs whose yearly maximum salary reaches SalaryMin (a yearly amount
+	// in minor units). With Currency it compares within that currency only.
+	SalaryMin int64
+	// Currency keeps jobs paying in that ISO 4217 currency.
+	Currency string
+	// CompanyID keeps one company's jobs.
+	CompanyID string
+	// Sort is SortRelevance (default), SortNewest or SortSalary.
+	Sort string
+	// Limit is the page size, 1–100; 0 means DefaultSearchLimit.
+	Limit int
+	// Cursor is the NextCursor of the previous page.
+	Cursor string
+}
+
+// SearchItem is one job of a search answer.
+type SearchItem struct {
+	ID             string     `json:"id"`
+	Title          string     `json:"title"`
+	Company        CompanyRef `json:"company"`
+	Location       Location   `json:"location"`
+	Salary         *Salary    `json:"salary"`
+	Tags           []string   `json:"tags"`
+	EmploymentType string     `json:"employment_type"`
+	Seniority      string     `json:"seniority"`
+	Featured       bool       `json:"featured"`
+	PublishedAt    *time.Time `json:"published_at"`
+	ExpiresAt      *time.Time `json:"expires_at"`
+}
+
+// FacetValue is one bucket of a facet.
+type FacetValue struct {
+	Value string `json:"value"`
+	Count int64  `json:"count"`
+}
+
+// Facets count the matching jobs by value.
+type Facets struct {
+	Tags           []FacetValue `json:"tags"`
+	EmploymentType []FacetValue `json:"employment_type"`
+	Seniority      []FacetValue `json:"seniority"`
+	Regions        []FacetValue `json:"regions"`
+}
+
+// SearchResult is the answer of GET /v1/jobs.
+type SearchResult struct {
+	Items      []SearchItem `json:"items"`
+	Total      int64        `json:"total"`
+	Facets     Facets       `json:"facets"`
+	NextCursor string       `json:"next_cursor"`
+}
+
+type searchCursor struct {
+	Sort  string          `json:"s"`
+	After json.RawMessage `json:"a"`
+}
+
+func encodeSearchCursor(c searchCursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeSearchCursor(s string) (searchCursor, error) {
+	var c searchCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, err
+	}
+	var after []any
+	if err := json.Unmarshal(c.After, &after); err != nil || len(after) == 0 {
+		return c, fmt.Errorf("bad search_after")
+	}
+	return c, nil
+}
+
+func (p *SearchParams) normalise() error {
+	var fields []apperr.FieldError
+	if p.Limit == 0 {
+		p.Limit = DefaultSearchLimit
+	}
+	if p.Limit < 1 || p.Limit > MaxSearchLimit {
+		fields = append(fields, apperr.FieldError{Field: "limit", Message: fmt.Sprintf("must be from 1 to %d", MaxSearchLimit)})
+	}
+	if p.Sort == "" {
+		p.Sort = SortRelevance
+	}
+	switch p.Sort {
+	case SortRelevance, SortNewest, SortSalary:
+	default:
+		fields = append(fields, apperr.FieldError{Field: "sort", Message: "must be relevance, newest or salary"})
+	}
+	if p.SalaryMin < 0 {
+		fields = append(fields, apperr.FieldError{Field: "salary_min", Message: "must not be negative"})
+	}
+	p.Q = strings.TrimSpace(p.Q)
+	if len(fields) > 0 {
+		return apperr.InvalidFields(fields...)
+	}
+	return nil
+}
+
+type obj = map[string]any
+
+// searchBody builds the Elasticsearch request of p.
+func searchBody(p SearchParams, after json.RawMessage) obj {
+	filter := []any{
+		obj{"term": obj{"status": StatusPublished}},
+		obj{"range": obj{"expires_at": obj{"gt": "now"}}},
+	}
+	for _, t := range p.Tags {
+		if t = strings.TrimSpace(t); t != "" {
+			filter = append(filter, obj{"term": obj{"tags": strings.ToLower(t)}})
+		}
+	}
+	if p.Remote != nil {
+		filter = append(filter, obj{"term": obj{"location.remote": *p.Remote}})
+	}
+	if p.Region != "" {
+		filter = append(filter, obj{"term": obj{"location.regions": p.Region}})
+	}
+	if p.Country != "" {
+		filter = append(filter, obj{"term": obj{"location.countries": strings.ToUpper(p.Country)}})
+	}
+	if p.EmploymentType != "" {
+		filter = append(filter, obj{"term": obj{"employment_type": p.EmploymentType}})
+	}
+	if p.Seniority != "" {
+		filter = append(filter, obj{"term": obj{"seniority": p.Seniority}})
+	}
+	if p.Currency != "" {
+		filter = append(filter, obj{"term": obj{"salary.currency": strings.ToUpper(p.Currency)}})
+	}
+	if p.SalaryMin > 0 {
+		filter = append(filter, obj{"range": obj{"salary_yearly.max": obj{"gte": p.SalaryMin}}})
+	}
+	if p.CompanyID != "" {
+		filter = append(filter, obj{"term": obj{"company.id": p.CompanyID}})
+	}
+
+	boolQ := obj{"filter": filter}
+	if p.Q != "" {
+		// All terms must match somewhere (search_text gathers every searchable field), each
+		// with typo tolerance; the per-field clauses only rank.
+		boolQ["must"] = []any{obj{"match": obj{"search_text": obj{
+			"query": p.Q, "operator": "and", "fuzziness": "AUTO", "prefix_length": 1,
+		}}}}
+		boolQ["should"] = []any{
+			obj{"multi_match": obj{
+				"query":     p.Q,
+				"fields":    []string{"title^4", "tags.text^3", "company.name^2", "description"},
+				"fuzziness": "AUTO", "prefix_length": 1,
+			}},
+			obj{"match_phrase": obj{"title": obj{"query": p.Q, "boost": 4}}},
+		}
+	}
+
+	var sort []any
+	switch p.Sort {
+	case SortNewest:
+		sort = []any{obj{"featured": "desc"}, obj{"published_at": "desc"}, obj{"id": "asc"}}
+	case SortSalary:
+		sort = []any{
+			obj{"salary_yearly.max": obj{"order": "desc", "missing": "_last"}},
+			obj{"published_at": "desc"}, obj{"id": "asc"},
+		}
+	default:
+		sort = []any{obj{"featured": "desc"}, "_score", obj{"published_at": "desc"}, obj{"id": "asc"}}
+	}
+
+	terms := func(field string) obj {
+		return obj{"terms": obj{"field": field, "size": facetSize}}
+	}
+	body := obj{
+		"query":            obj{"bool": boolQ},
+		"sort":             sort,
+		"size":             p.Limit + 1, // one more tells whether a next page exists
+		"track_total_hits": true,
+		"_source": []string{"id", "title", "company", "location", "salary", "tags",
+			"employment_type", "seniority", "featured", "published_at", "expires_at"},
+		"aggs": obj{
+			"tags":            terms("tags"),
+			"employment_type": terms("employment_type"),
+			"seniority":       terms("seniority"),
+			"regions":         terms("location.regions"),
+		},
+	}
+	if after != nil {
+		body["search_after"] = after
+	}
+	return body
+}
+
+type searchResponse struct {
+	Hits struct {
+		Total struct {
+			Value int64 `json:"value"`
+		} `json:"total"`
+		Hits []struct {
+			Source SearchItem      `json:"_source"`
+			Sort   json.RawMessage `json:"sort"`
+		} `json:"hits"`
+	} `json:"hits"`
+	Aggregations map[string]struct {
+		Buckets []struct {
+			Key      any   `json:"key"`
+			DocCount int64 `json:"doc_count"`
+		} `json:"buckets"`
+	} `json:"aggregations"`
+}
+
+// Search answers GET /v1/jobs from the search alias: only published, unexpired, open jobs;
+// featured jobs first within relevance and newest; cursor pagination by search_after.
+func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error) {
+	if err := p.normalise(); err != nil {
+		return SearchResult{}, err
+	}
+	var after json.RawMessage
+	if p.Cursor != "" {
+		c, err := decodeSearchCursor(p.Cursor)
+		if err != nil || c.Sort != p.Sort {
+			return SearchResult{}, apperr.InvalidFields(apperr.FieldError{Field: "cursor", Message: "is not a cursor of this search"})
+		}
+		after = c.After
+	}
+	body, err := json.Marshal(searchBody(p, after))
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("encode search: %w", err)
+	}
+	res, err := s.es.Search(
+		s.es.Search.WithContext(ctx),
+		s.es.Search.WithIndex(s.cfg.SearchAlias),
+		s.es.Search.WithBody(bytes.NewReader(body)),
+	)
+	if err != nil {
+		return SearchResult{}, apperr.Wrap(apperr.Unavailable, err, "search is unavailable")
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return SearchResult{}, apperr.Wrap(apperr.Unavailable, err, "search is unavailable")
+	}
+	if res.IsError() {
+		return SearchResult{}, fmt.Errorf("search %s: %s: %s", s.cfg.SearchAlias, res.Status(), raw)
+	}
+	var sr searchResponse
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&sr); err != nil {
+		return SearchResult{}, fmt.Errorf("decode search answer: %w", err)
+	}
+	hits := sr.Hits.Hits
+	out := SearchResult{Items: make([]SearchItem, 0, len(hits)), Total: sr.Hits.Total.Value}
+	if len(hits) > p.Limit {
+		hits = hits[:p.Limit]
+		out.NextCursor = encodeSearchCursor(searchCursor{Sort: p.Sort, After: hits[len(hits)-1].Sort})
+	}
+	for _, h := range hits {
+		item := h.Source
+		if item.Tags == nil {
+			item.Tags = []string{}
+		}
+		out.Items = append(out.Items, item)
+	}
+	facet := func(name string) []FacetValue {
+		vals := []FacetValue{}
+		for _, b := range sr.Aggregations[name].Buckets {
+			vals = append(vals, FacetValue{Value: fmt.Sprint(b.Key), Count: b.DocCount})
+		}
+		return vals
+	}
+	out.Facets = Facets{
+		Tags:           facet("tags"),
+		EmploymentType: facet("employment_type"),
+		Seniority:      facet("seniority"),
+		Regions:        facet("regions"),
+	}
+	return out, nil
+}
