@@ -10,9 +10,11 @@ run: stack build
 	./bin/jobboard migrate up
 	./bin/jobboard serve
 
-## test: start the local stack, then vet and run every test against the real engines
+## test: start the local stack, then vet and run every test against the real engines; last,
+## the fault tests, which stop and restart the shared engines, one package at a time
 test: stack vet
-	CI=$${CI:-} $(GO) test $(GOTEST_FLAGS) ./...
+	$(GO) test $(GOTEST_FLAGS) ./...
+	$(GO) test $(GOTEST_FLAGS) -tags faults -p 1 -run '^TestFault' ./...
 
 ## stack / stack-down / stack-status: the real engines on loopback (see stack/stack.sh)
 stack:
@@ -29,6 +31,7 @@ build:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags faults ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
 
 ## unit: the tests that need no engine
@@ -37,4 +40,11 @@ unit:
 
 ## bench: the benchmarks behind docs/BENCHMARKS.md (needs the stack)
 bench: stack
-	$(GO) test -run '^$$' -bench . -benchtime 5s -timeout 60m ./...
+	$(GO) test -run '^$$' -bench 'Append|RawInsert' -benchtime 5000x ./eventstore/
+	$(GO) test -run '^$$' -bench 'RelayThroughput' -benchtime 100000x ./eventstore/
+	$(GO) test -run '^$$' -bench 'RelayBacklogToKafka' -benchtime 50000x ./internal/app/
+	$(GO) test -run '^$$' -bench 'RelayCommitToKafkaLatency' -benchtime 1000x ./internal/app/
+
+## readme-config: regenerate README's configuration table from `jobboard config`
+readme-config: build
+	@awk -v table="$$(./bin/jobboard config)" '/<!-- config:begin/ {print; print table; skip=1; next} /<!-- config:end/ {skip=0} !skip' README.md > README.md.tmp && mv README.md.tmp README.md

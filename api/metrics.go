@@ -51,15 +51,26 @@ func (s *Server) registerMetricsRoute(g prometheus.Gatherer) {
 	s.router.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 }
 
-// statusWriter remembers the status code a handler wrote.
+// statusWriter remembers the status code a handler wrote and how many bytes.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status      int
+	bytes       int
+	wroteHeader bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = code, true
+	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wroteHeader = true
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

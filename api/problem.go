@@ -2,7 +2,11 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
+
+	"github.com/jobboard/jobboard/internal/apperr"
 )
 
 // Problem is an RFC 9457 problem details document. Errors of every route are written as one.
@@ -11,20 +15,68 @@ type Problem struct {
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
-	// Errors lists every field at fault, for invalid input.
-	Errors []FieldError `json:"errors,omitempty"`
+	// Instance is the request id of the failed request, for support.
+	Instance string `json:"instance,omitempty"`
+	// Errors lists every field at fault, for invalid input ("salary.min", "tags[3]").
+	Errors []apperr.FieldError `json:"errors,omitempty"`
 	// Checks carries the state of each dependency, on /readyz.
 	Checks map[string]CheckResult `json:"checks,omitempty"`
 }
 
-// FieldError names one field at fault, as a JSON path ("salary.min", "tags[3]").
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
 // problemTypeBase prefixes the type URI of every problem; the OpenAPI document lists them.
 const problemTypeBase = "https://jobboard.dev/problems/"
+
+// statusOf is the one place where application error codes become HTTP statuses.
+var statusOf = map[apperr.Code]int{
+	apperr.Invalid:         http.StatusBadRequest,
+	apperr.Unauthorized:    http.StatusUnauthorized,
+	apperr.Forbidden:       http.StatusForbidden,
+	apperr.NotFound:        http.StatusNotFound,
+	apperr.Conflict:        http.StatusConflict,
+	apperr.VersionMismatch: http.StatusConflict,
+	apperr.Unprocessable:   http.StatusUnprocessableEntity,
+	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.RateLimited:     http.StatusTooManyRequests,
+	apperr.Timeout:         http.StatusGatewayTimeout,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
+	apperr.Internal:        http.StatusInternalServerError,
+}
+
+// writeError answers err as problem+json: the only function that maps an application error
+// code to an HTTP status. Errors that are not *apperr.Error are internal. Internal errors
+// are logged with their detail, which the client never sees.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apperr.Error
+	if !errors.As(err, &ae) {
+		ae = apperr.Wrap(apperr.Internal, err, "internal error")
+	}
+	status, ok := statusOf[ae.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	p := Problem{
+		Type:     problemTypeBase + string(ae.Code),
+		Title:    http.StatusText(status),
+		Status:   status,
+		Detail:   ae.Message,
+		Instance: requestIDFrom(r.Context()),
+		Errors:   ae.Fields,
+	}
+	switch {
+	case status == http.StatusInternalServerError:
+		s.log.ErrorContext(r.Context(), "internal error", "error", err, "method", r.Method, "path", r.URL.Path, "request_id", p.Instance)
+		p.Type, p.Detail, p.Errors = problemTypeBase+string(apperr.Internal), "internal error; quote the request id "+p.Instance, nil
+	case status >= 500:
+		s.log.WarnContext(r.Context(), "request failed", "error", err, "code", string(ae.Code), "request_id", p.Instance)
+	}
+	if ae.Code == apperr.RateLimited || ae.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, ae.RetryAfterSeconds)))
+	}
+	if ae.Code == apperr.Unauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="jobboard"`)
+	}
+	writeProblem(w, p)
+}
 
 // writeProblem writes p as application/problem+json.
 func writeProblem(w http.ResponseWriter, p Problem) {

@@ -1,5 +1,9 @@
-// Package api is the HTTP adapter: routes, authentication, problem+json errors, health and
-// metrics. It answers queries from the read models only, never from the event store.
+// Package api is the HTTP adapter: routes, authentication, problem+json errors, idempotency,
+// rate limits, the Stripe webhook, health and metrics. Commands go through the Commands port
+// (implemented on top of commands/ by internal/app); queries are answered from the read
+// models only. The raw history (GET /v1/admin/events) is the one read of the event store,
+// for operators. It must not import commands/, readmodels/ or projections/: internal/app
+// wires them in.
 package api
 
 import (
@@ -7,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -23,11 +28,42 @@ type ServerConfig struct {
 	Registry prometheus.Registerer
 	// Gatherer is what /metrics exposes.
 	Gatherer prometheus.Gatherer
+
+	// Commands runs the use cases of the command routes. Without it the command, webhook
+	// and admin routes are not registered (a health-only server).
+	Commands Commands
+	// Credentials resolves employer and candidate bearer tokens. Required with Commands.
+	Credentials Credentials
+	// Events is the raw history for GET /v1/admin/events. Required with Commands.
+	Events EventReader
+	// Idempotency keeps the answers of POSTs sent with an Idempotency-Key. Required with
+	// Commands.
+	Idempotency *IdempotencyStore
+	// OperatorToken is the bearer token of operators (≥ 16 characters). Required with
+	// Commands.
+	OperatorToken string
+	// StripeWebhookSecret verifies the signatures of POST /v1/stripe/webhook. Required with
+	// Commands.
+	StripeWebhookSecret string
+	// StripeWebhookTolerance is how old a signed webhook may be. Default 5 min (stripe-go's).
+	StripeWebhookTolerance time.Duration
+	// RegistrationRateLimit limits POST /v1/companies and POST /v1/candidates per client IP.
+	RegistrationRateLimit RateLimit
+	// ApplicationRateLimit limits POST /v1/jobs/{id}/applications per client IP.
+	ApplicationRateLimit RateLimit
+	// TrustForwardedFor keys rate limits by the last X-Forwarded-For address, for a server
+	// behind one trusted reverse proxy. Off, the TCP peer address is used.
+	TrustForwardedFor bool
+	// Now is the clock of rate limits. Default time.Now.
+	Now func() time.Time
 }
 
 func (c *ServerConfig) setDefaults() {
 	if c.CheckTimeout == 0 {
 		c.CheckTimeout = 2 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 }
 
@@ -43,6 +79,29 @@ func (c ServerConfig) Validate() error {
 	if c.CheckTimeout < 0 {
 		errs = append(errs, errors.New("api: CheckTimeout must not be negative"))
 	}
+	if c.Commands != nil {
+		if c.Credentials == nil {
+			errs = append(errs, errors.New("api: Credentials is required with Commands"))
+		}
+		if c.Events == nil {
+			errs = append(errs, errors.New("api: Events is required with Commands"))
+		}
+		if c.Idempotency == nil {
+			errs = append(errs, errors.New("api: Idempotency is required with Commands"))
+		}
+		if len(c.OperatorToken) < 16 {
+			errs = append(errs, errors.New("api: OperatorToken must be at least 16 characters"))
+		}
+		if c.StripeWebhookSecret == "" {
+			errs = append(errs, errors.New("api: StripeWebhookSecret is required with Commands"))
+		}
+	}
+	if err := c.RegistrationRateLimit.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("api: RegistrationRateLimit: %w", err))
+	}
+	if err := c.ApplicationRateLimit.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("api: ApplicationRateLimit: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -51,6 +110,9 @@ type Server struct {
 	cfg    ServerConfig
 	log    *slog.Logger
 	router *mux.Router
+
+	registrationLimiter *ipLimiter
+	applicationLimiter  *ipLimiter
 }
 
 // NewServer builds the routes.
@@ -66,18 +128,88 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: register metrics: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, router: mux.NewRouter()}
-	s.router.Use(metrics.middleware)
-	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, Problem{Type: problemTypeBase + "not-found", Title: "Not found", Status: http.StatusNotFound, Detail: "no route " + r.URL.Path})
-	})
-	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, Problem{Type: problemTypeBase + "method-not-allowed", Title: "Method not allowed", Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path})
-	})
+	s := &Server{
+		cfg: cfg, log: log, router: mux.NewRouter(),
+		registrationLimiter: newIPLimiter(cfg.RegistrationRateLimit, cfg.TrustForwardedFor, cfg.Now),
+		applicationLimiter:  newIPLimiter(cfg.ApplicationRateLimit, cfg.TrustForwardedFor, cfg.Now),
+	}
+	// Middleware of every matched route, outermost first. gorilla/mux does not run them for
+	// the not-found and method-not-allowed handlers, which are wrapped by hand below.
+	common := []mux.MiddlewareFunc{requestID, s.recoverer, s.accessLog, metrics.middleware}
+	s.router.Use(common...)
+	methodNotAllowed := func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, Problem{Type: problemTypeBase + "method-not-allowed", Title: "Method not allowed", Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path, Instance: requestIDFrom(r.Context())})
+	}
+	s.router.NotFoundHandler = chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// gorilla/mux reports a method mismatch inside a route group as "not found"; look
+		// for the path under the other methods to answer 405 with Allow instead.
+		if allow := s.allowedMethods(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			methodNotAllowed(w, r)
+			return
+		}
+		writeProblem(w, Problem{Type: problemTypeBase + "not-found", Title: "Not found", Status: http.StatusNotFound, Detail: "no route " + r.URL.Path, Instance: requestIDFrom(r.Context())})
+	}), requestID, s.accessLog)
+	s.router.MethodNotAllowedHandler = chain(http.HandlerFunc(methodNotAllowed), requestID, s.accessLog)
+
 	s.registerHealthRoutes()
 	s.registerMetricsRoute(cfg.Gatherer)
+	v1 := s.router.PathPrefix("/v1").Subrouter()
+	s.registerDocsRoutes(v1)
+	if cfg.Commands != nil {
+		s.registerAccountRoutes(v1)
+		s.registerJobRoutes(v1)
+		s.registerApplicationRoutes(v1)
+		s.registerStripeRoutes(v1)
+		s.registerAdminRoutes(v1)
+	}
 	return s, nil
+}
+
+// Router exposes the routes, so other route groups (the query API) can be added and tests
+// can walk them.
+func (s *Server) Router() *mux.Router { return s.router }
+
+// allowedMethods lists the methods a route of r's path accepts.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if s.router.Match(probe, &match) && match.MatchErr == nil && match.Route != nil {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// chain wraps h in middleware, the first outermost.
+func chain(h http.Handler, mw ...mux.MiddlewareFunc) http.Handler {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
+}
+
+// group is a set of routes sharing middleware.
+func group(parent *mux.Router, mw ...mux.MiddlewareFunc) *mux.Router {
+	g := parent.NewRoute().Subrouter()
+	g.Use(mw...)
+	return g
+}
+
+// commandMeta is the metadata of the command a request runs.
+func commandMeta(r *http.Request) CommandMeta {
+	return CommandMeta{
+		Principal:      principalFrom(r.Context()),
+		CorrelationID:  requestIDFrom(r.Context()),
+		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+	}
+}

@@ -362,6 +362,9 @@ cmd_down() {
   for engine in "$@"; do
     check_of "$engine" >/dev/null
     "$(down_of "$engine")"
+    if "$(check_of "$engine")" >/dev/null 2>&1; then
+      die "$engine still answers at $(addr_of "$engine"): it was not started from $STACK_DIR (set JOBBOARD_STACK_DIR to the stack that did)"
+    fi
     printf '%-14s stopped\n' "$engine"
   done
 }

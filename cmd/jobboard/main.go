@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -49,7 +50,7 @@ func config(cmd *cobra.Command) (app.Config, *slog.Logger, error) {
 func newServeCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the HTTP API until SIGTERM",
+		Short: "Run the roles of --roles (by default all: API, relay, …) until SIGTERM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, log, err := config(cmd)
@@ -64,10 +65,17 @@ func newServeCommand() *cobra.Command {
 				_ = m.Close()
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "jobboard is serving on %s  (health %s/readyz)\n", m.URL(), m.URL())
-			<-cmd.Context().Done()
-			log.Info("shutting down")
-			return m.Close()
+			if m.URL() != "" {
+				fmt.Fprintf(os.Stderr, "jobboard is serving on %s  (health %s/readyz)\n", m.URL(), m.URL())
+			}
+			select {
+			case <-cmd.Context().Done():
+				log.Info("shutting down")
+				return m.Close()
+			case err := <-m.Errors():
+				log.Error("a role stopped", "error", err)
+				return errors.Join(err, m.Close())
+			}
 		},
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/jobboard/jobboard/api"
 )
 
 // Config is everything `jobboard serve` needs. cmd/jobboard fills it from environment
@@ -35,6 +37,33 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// ReadinessTimeout bounds each dependency check of /readyz (READINESS_TIMEOUT).
 	ReadinessTimeout time.Duration
+	// Roles are the parts of the system this process runs (ROLES): api, relay.
+	Roles []string
+	// KafkaTopicPrefix starts the name of every topic the app uses (KAFKA_TOPIC_PREFIX), so
+	// several deployments or test runs can share a cluster.
+	KafkaTopicPrefix string
+	// KafkaPartitions is the partition count of the topics the app creates (KAFKA_PARTITIONS);
+	// it bounds how many projector instances of one projection can share the work.
+	KafkaPartitions int
+
+	// ListingPriceStandard is the price of a standard listing in minor units of
+	// ListingCurrency (LISTING_PRICE_STANDARD); 0 takes the commands' default.
+	ListingPriceStandard int64
+	// ListingPriceFeatured is the price of a featured listing (LISTING_PRICE_FEATURED).
+	ListingPriceFeatured int64
+	// ListingCurrency is the ISO 4217 currency of listing prices (LISTING_CURRENCY).
+	ListingCurrency string
+	// ListingDuration is how long a paid listing stays published (LISTING_DURATION).
+	ListingDuration time.Duration
+	// RegistrationRateLimit limits sign-ups per client IP (RATE_LIMIT_REGISTRATION,
+	// RATE_LIMIT_REGISTRATION_BURST); a zero rate disables it.
+	RegistrationRateLimit api.RateLimit
+	// ApplicationRateLimit limits applications per client IP (RATE_LIMIT_APPLICATION,
+	// RATE_LIMIT_APPLICATION_BURST); a zero rate disables it.
+	ApplicationRateLimit api.RateLimit
+	// TrustForwardedFor keys rate limits by the last X-Forwarded-For address, behind one
+	// trusted reverse proxy (TRUST_FORWARDED_FOR).
+	TrustForwardedFor bool
 }
 
 // Validate reports every problem at once, each naming its environment variable.
@@ -83,6 +112,16 @@ func (c Config) Validate() error {
 	if c.ReadinessTimeout <= 0 {
 		bad("READINESS_TIMEOUT", "must be positive")
 	}
+	if err := validateRoles(c.Roles); err != nil {
+		errs = append(errs, err)
+	}
+	if c.KafkaTopicPrefix == "" || strings.ContainsAny(c.KafkaTopicPrefix, " /\\") {
+		bad("KAFKA_TOPIC_PREFIX", "want a non-empty prefix of letters, digits, '.', '_' or '-', got %q", c.KafkaTopicPrefix)
+	}
+	if c.KafkaPartitions < 1 || c.KafkaPartitions > 1000 {
+		bad("KAFKA_PARTITIONS", "want 1 to 1000, got %d", c.KafkaPartitions)
+	}
+	errs = append(errs, c.validateAPI()...)
 	return errors.Join(errs...)
 }
 

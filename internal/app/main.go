@@ -18,6 +18,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/jobboard/jobboard/api"
+	"github.com/jobboard/jobboard/eventstore"
 )
 
 // Main is the running program: `Run` starts it, `Close` stops it gracefully.
@@ -25,11 +26,15 @@ type Main struct {
 	cfg Config
 	log *slog.Logger
 
-	pool   *pgxpool.Pool
-	es     *elasticsearch.Client
-	ln     net.Listener
-	server *http.Server
-	served chan error
+	pool    *pgxpool.Pool
+	store   *eventstore.Store
+	es      *elasticsearch.Client
+	workers workers
+	// closers release what the roles opened, in reverse order, after the workers stopped.
+	closers []func() error
+	ln      net.Listener
+	server  *http.Server
+	served  chan error
 }
 
 // New checks the configuration; nothing is started yet.
@@ -51,6 +56,22 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	m.pool = pool
+	m.store, err = eventstore.NewStore(pool, eventstore.StoreConfig{Logger: m.log})
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.workers.cancel = cancel
+	m.workers.errs = make(chan error, 8)
+	if m.cfg.HasRole(RoleRelay) {
+		if err := m.startRelay(wctx); err != nil {
+			return err
+		}
+	}
+	if !m.cfg.HasRole(RoleAPI) {
+		m.log.Info("running", "roles", m.cfg.Roles)
+		return nil
+	}
 	m.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{m.cfg.ElasticsearchURL}})
 	if err != nil {
 		return fmt.Errorf("elasticsearch: %w", err)
@@ -58,7 +79,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler, err := api.NewServer(api.ServerConfig{
+	apiCfg := api.ServerConfig{
 		Checks: map[string]api.Check{
 			"postgres":      m.checkPostgres,
 			"kafka":         m.checkKafka,
@@ -67,7 +88,11 @@ func (m *Main) Run(ctx context.Context) error {
 		CheckTimeout: m.cfg.ReadinessTimeout,
 		Registry:     reg,
 		Gatherer:     reg,
-	}, m.log)
+	}
+	if err := m.wireCommands(wctx, &apiCfg); err != nil {
+		return fmt.Errorf("command API: %w", err)
+	}
+	handler, err := api.NewServer(apiCfg, m.log)
 	if err != nil {
 		return err
 	}
@@ -90,6 +115,9 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
+// Errors reports a role that stopped on its own with an error (the program should exit).
+func (m *Main) Errors() <-chan error { return m.workers.errs }
+
 // URL is the base URL the API answers on (with the real port when HTTP_ADDR asked for 0).
 func (m *Main) URL() string {
 	if m.ln == nil {
@@ -102,6 +130,19 @@ func (m *Main) URL() string {
 // closes the adapters.
 func (m *Main) Close() error {
 	var errs []error
+	if m.workers.cancel != nil {
+		m.workers.cancel()
+		m.workers.wg.Wait()
+		close(m.workers.errs)
+		for err := range m.workers.errs {
+			errs = append(errs, err)
+		}
+	}
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		if err := m.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
 		defer cancel()

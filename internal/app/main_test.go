@@ -17,7 +17,7 @@ import (
 )
 
 // stackConfig points at the real engines of the local stack, listening on a free port.
-func stackConfig(t *testing.T) app.Config {
+func stackConfig(t testing.TB) app.Config {
 	t.Helper()
 	return app.Config{
 		DatabaseURL:         testenv.NewDatabase(t),
@@ -31,10 +31,13 @@ func stackConfig(t *testing.T) app.Config {
 		LogLevel:            "warn",
 		ShutdownTimeout:     5 * time.Second,
 		ReadinessTimeout:    2 * time.Second,
+		Roles:               []string{app.RoleAPI},
+		KafkaTopicPrefix:    "test-" + testenv.RandomSuffix() + ".",
+		KafkaPartitions:     2,
 	}
 }
 
-func start(t *testing.T, cfg app.Config) *app.Main {
+func start(t testing.TB, cfg app.Config) *app.Main {
 	t.Helper()
 	m, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -51,7 +54,7 @@ func start(t *testing.T, cfg app.Config) *app.Main {
 	return m
 }
 
-func get(t *testing.T, url string) (int, string, string) {
+func get(t testing.TB, url string) (int, string, string) {
 	t.Helper()
 	res, err := http.Get(url)
 	if err != nil {
@@ -139,7 +142,7 @@ func TestNewRefusesAnInvalidConfigurationNamingEachVariable(t *testing.T) {
 	if err == nil {
 		t.Fatal("accepted an invalid configuration")
 	}
-	for _, env := range []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "HTTP_ADDR", "OPERATOR_TOKEN", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "READINESS_TIMEOUT"} {
+	for _, env := range []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "HTTP_ADDR", "OPERATOR_TOKEN", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "READINESS_TIMEOUT", "ROLES", "KAFKA_TOPIC_PREFIX", "KAFKA_PARTITIONS"} {
 		if !strings.Contains(err.Error(), env+":") {
 			t.Errorf("the error does not name %s:\n%v", env, err)
 		}

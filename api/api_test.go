@@ -1,0 +1,235 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/internal/apperr"
+)
+
+// fakeCommands answers every command with a fixed result.
+type fakeCommands struct{}
+
+func (fakeCommands) RegisterCompany(context.Context, RegisterCompanyParams) (RegisteredAccount, error) {
+	return RegisteredAccount{CommandResult: CommandResult{ID: "c1", Version: 1, ConsistencyToken: "t"}, Token: "tok"}, nil
+}
+func (fakeCommands) RegisterCandidate(context.Context, RegisterCandidateParams) (RegisteredAccount, error) {
+	return RegisteredAccount{CommandResult: CommandResult{ID: "k1", Version: 1, ConsistencyToken: "t"}, Token: "tok"}, nil
+}
+func (fakeCommands) PostJob(context.Context, PostJobParams) (CommandResult, error) {
+	return CommandResult{ID: "j1", Version: 1}, nil
+}
+func (fakeCommands) UpdateJob(context.Context, UpdateJobParams) (CommandResult, error) {
+	return CommandResult{ID: "j1", Version: 2}, nil
+}
+func (fakeCommands) PayForListing(context.Context, PayForListingParams) (ListingPaymentStarted, error) {
+	return ListingPaymentStarted{}, nil
+}
+func (fakeCommands) CloseJob(context.Context, CloseJobParams) (CommandResult, error) {
+	return CommandResult{}, nil
+}
+func (fakeCommands) Apply(context.Context, ApplyParams) (CommandResult, error) {
+	return CommandResult{}, nil
+}
+func (fakeCommands) WithdrawApplication(context.Context, WithdrawApplicationParams) (CommandResult, error) {
+	return CommandResult{}, nil
+}
+func (fakeCommands) ChangeApplicationStatus(context.Context, ChangeApplicationStatusParams) (CommandResult, error) {
+	return CommandResult{}, nil
+}
+func (fakeCommands) ConfirmListingPayment(context.Context, ConfirmListingPaymentParams) (CommandResult, error) {
+	return CommandResult{}, nil
+}
+func (fakeCommands) FailListingPayment(context.Context, FailListingPaymentParams) (CommandResult, error) {
+	return CommandResult{}, nil
+}
+
+type fakeCredentials struct{}
+
+func (fakeCredentials) Authenticate(_ context.Context, token string) (Principal, error) {
+	switch token {
+	case "employer":
+		return Principal{Role: RoleEmployer, ID: "c1"}, nil
+	case "candidate":
+		return Principal{Role: RoleCandidate, ID: "k1"}, nil
+	}
+	return Principal{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
+}
+
+type fakeEvents struct{}
+
+func (fakeEvents) ReadAll(context.Context, eventstore.Position, int, eventstore.ReadFilter) ([]eventstore.Event, error) {
+	return nil, nil
+}
+func (fakeEvents) PositionOf(context.Context, int64) (eventstore.Position, error) {
+	return eventstore.Position{}, nil
+}
+
+// newTestServer is a server with fake ports and no idempotency store.
+func newTestServer(t *testing.T, mutate func(*ServerConfig)) *Server {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	cfg := ServerConfig{
+		Registry: reg, Gatherer: reg, Commands: fakeCommands{}, Credentials: fakeCredentials{}, Events: fakeEvents{},
+		Idempotency: &IdempotencyStore{}, OperatorToken: "operator-token-for-tests", StripeWebhookSecret: "whsec_test",
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	s, err := NewServer(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestTheOpenAPIDocumentDescribesEveryRoute(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi = %q, want 3.1.0", doc.OpenAPI)
+	}
+	s := newTestServer(t, nil)
+	n := 0
+	err := s.Router().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		if err != nil {
+			return nil // a group: its routes are walked one by one
+		}
+		methods, err := route.GetMethods()
+		if err != nil {
+			return nil
+		}
+		for _, m := range methods {
+			n++
+			if _, ok := doc.Paths[tpl][strings.ToLower(m)]; !ok {
+				t.Errorf("%s %s is not in openapi.json", m, tpl)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 15 {
+		t.Fatalf("walked only %d routes", n)
+	}
+}
+
+func TestTheOpenAPIDocumentIsServed(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	newTestServer(t, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/v1/openapi.json", nil))
+	if rec.Code != 200 || !json.Valid(rec.Body.Bytes()) {
+		t.Fatalf("GET /v1/openapi.json = %d", rec.Code)
+	}
+}
+
+func TestRateLimitsAnswer429WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := newTestServer(t, func(c *ServerConfig) {
+		c.RegistrationRateLimit = RateLimit{PerMinute: 6, Burst: 2}
+		c.Now = func() time.Time { return now }
+	})
+	register := func(ip string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/v1/candidates", strings.NewReader(`{"name":"Ada","email":"ada@example.com"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = ip + ":1234"
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec
+	}
+	for i := range 2 {
+		if rec := register("10.0.0.1"); rec.Code != 201 {
+			t.Fatalf("request %d within the burst = %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec := register("10.0.0.1")
+	if rec.Code != 429 || rec.Header().Get("Retry-After") != "10" || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("over the limit = %d, Retry-After %q, %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if rec := register("10.0.0.2"); rec.Code != 201 {
+		t.Fatalf("another client = %d", rec.Code)
+	}
+	now = now.Add(10 * time.Second)
+	if rec := register("10.0.0.1"); rec.Code != 201 {
+		t.Fatalf("after Retry-After = %d", rec.Code)
+	}
+}
+
+func TestClientIPTrustsXForwardedForOnlyWhenConfigured(t *testing.T) {
+	t.Parallel()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.RemoteAddr = "10.0.0.9:555"
+	req.Header.Set("X-Forwarded-For", "1.1.1.1, 2.2.2.2")
+	if got := clientIP(req, false); got != "10.0.0.9" {
+		t.Errorf("untrusted = %s", got)
+	}
+	if got := clientIP(req, true); got != "2.2.2.2" {
+		t.Errorf("trusted = %s, want the address the proxy appended", got)
+	}
+}
+
+func TestEveryErrorCodeHasItsStatus(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil)
+	want := map[apperr.Code]int{
+		apperr.Invalid: 400, apperr.Unauthorized: 401, apperr.Forbidden: 403, apperr.NotFound: 404, apperr.Conflict: 409,
+		apperr.VersionMismatch: 409, apperr.Unprocessable: 422, apperr.TooLarge: 413, apperr.RateLimited: 429,
+		apperr.Timeout: 504, apperr.Unavailable: 503, apperr.Internal: 500,
+	}
+	for code, status := range want {
+		rec := httptest.NewRecorder()
+		s.writeError(rec, httptest.NewRequest("GET", "/", nil), apperr.Wrap(code, io.ErrUnexpectedEOF, "secret detail"))
+		if rec.Code != status {
+			t.Errorf("%s = %d, want %d", code, rec.Code, status)
+		}
+		if code == apperr.Internal && strings.Contains(rec.Body.String(), "secret") {
+			t.Errorf("an internal error shows its detail: %s", rec.Body)
+		}
+	}
+}
+
+func TestRequestIDIsEchoed(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/healthz", nil)
+	req.Header.Set("X-Request-ID", "abc-123")
+	s.ServeHTTP(rec, req)
+	if rec.Header().Get("X-Request-ID") != "abc-123" {
+		t.Fatalf("X-Request-ID = %q", rec.Header().Get("X-Request-ID"))
+	}
+	rec = httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/nope", nil))
+	if rec.Code != 404 || rec.Header().Get("X-Request-ID") == "" {
+		t.Fatalf("unknown route: %d, X-Request-ID %q", rec.Code, rec.Header().Get("X-Request-ID"))
+	}
+}
+
+func TestMethodNotAllowedIsAProblem(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	newTestServer(t, nil).ServeHTTP(rec, httptest.NewRequest("DELETE", "/v1/jobs/x", nil))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("= %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+}

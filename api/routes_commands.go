@@ -1,0 +1,322 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/jobboard/jobboard/internal/apperr"
+)
+
+// commandAnswer is the body of every command's answer (API.md); route-specific fields are
+// added by embedding it.
+type commandAnswer struct {
+	ID               string `json:"id"`
+	Version          int64  `json:"version"`
+	ConsistencyToken string `json:"consistency_token"`
+}
+
+func answerOf(r CommandResult) commandAnswer {
+	return commandAnswer{ID: r.ID, Version: r.Version, ConsistencyToken: r.ConsistencyToken}
+}
+
+// writeCommandAnswer writes a command's answer with the stream version as ETag, so the
+// client can send it back as If-Match.
+func writeCommandAnswer(w http.ResponseWriter, status int, res CommandResult, location string, body any) {
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(res.Version, 10)))
+	w.Header().Set("Cache-Control", "no-store")
+	if location != "" && status == http.StatusCreated {
+		w.Header().Set("Location", location)
+	}
+	writeJSON(w, status, body)
+}
+
+// registerAccountRoutes: public sign-up, rate limited per client IP. Idempotency keys of
+// anonymous callers share one scope, so a key must be unguessable (a UUID); the stored
+// answer (which holds the new token) is encrypted under the key.
+func (s *Server) registerAccountRoutes(v1 *mux.Router) {
+	g := group(v1, s.rateLimited(s.registrationLimiter), s.idempotent)
+	g.HandleFunc("/companies", s.handleRegisterCompany).Methods(http.MethodPost)
+	g.HandleFunc("/candidates", s.handleRegisterCandidate).Methods(http.MethodPost)
+}
+
+type registeredAnswer struct {
+	commandAnswer
+	Token string `json:"token"`
+}
+
+func (s *Server) handleRegisterCompany(w http.ResponseWriter, r *http.Request) {
+	in, err := decodeRegisterCompany(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Commands.RegisterCompany(r.Context(), RegisterCompanyParams{Meta: commandMeta(r), Input: in})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/companies/"+res.ID, registeredAnswer{answerOf(res.CommandResult), res.Token})
+}
+
+func (s *Server) handleRegisterCandidate(w http.ResponseWriter, r *http.Request) {
+	in, err := decodeRegisterCandidate(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Commands.RegisterCandidate(r.Context(), RegisterCandidateParams{Meta: commandMeta(r), Input: in})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/candidates/"+res.ID, registeredAnswer{answerOf(res.CommandResult), res.Token})
+}
+
+// registerJobRoutes: an employer's jobs and their listing payments.
+func (s *Server) registerJobRoutes(v1 *mux.Router) {
+	g := group(v1, s.authenticate, s.idempotent)
+	g.HandleFunc("/jobs", s.handlePostJob).Methods(http.MethodPost)
+	g.HandleFunc("/jobs/{id}", s.handleUpdateJob).Methods(http.MethodPatch)
+	g.HandleFunc("/jobs/{id}/payments", s.handlePayForListing).Methods(http.MethodPost)
+	g.HandleFunc("/jobs/{id}/close", s.handleCloseJob).Methods(http.MethodPost)
+}
+
+type jobAnswer struct {
+	commandAnswer
+	Status string `json:"status"`
+}
+
+func (s *Server) handlePostJob(w http.ResponseWriter, r *http.Request) {
+	p, err := requireRole(r.Context(), RoleEmployer)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in, err := decodePostJob(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Commands.PostJob(r.Context(), PostJobParams{Meta: commandMeta(r), CompanyID: p.ID, Details: in})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeCommandAnswer(w, http.StatusCreated, res, "/v1/jobs/"+res.ID, jobAnswer{answerOf(res), "awaiting_payment"})
+}
+
+func (s *Server) handleUpdateJob(w http.ResponseWriter, r *http.Request) {
+	p, err := requireRole(r.Context(), RoleEmployer)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	patch, err := decodeUpdateJob(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Commands.UpdateJob(r.Context(), UpdateJobParams{Meta: commandMeta(r), CompanyID: p.ID, JobID: id, ExpectedVersion: version, Patch: patch})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeCommandAnswer(w, http.StatusOK, res, "", answerOf(res))
+}
+
+type paymentAnswer struct {
+	commandAnswer
+	PaymentID       string `json:"payment_id"`
+	PaymentIntentID string `json:"payment_intent_id"`
+	ClientSecret    string `json:"client_secret"`
+	Amount          int64  `json:"amount"`
+	Currency        string `json:"currency"`
+	Status          string `json:"status"`
+}
+
+func (s *Server) handlePayForListing(w http.ResponseWriter, r *http.Request) {
+	p, err := requireRole(r.Context(), RoleEmployer)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in, err := decodePayForListing(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	jobID := id
+	res, err := s.cfg.Commands.PayForListing(r.Context(), PayForListingParams{Meta: commandMeta(r), CompanyID: p.ID, JobID: jobID, Plan: in.Plan, ExpectedVersion: version})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := res.Status
+	if status == "" {
+		status = "requires_payment"
+	}
+	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/jobs/"+jobID, paymentAnswer{
+		commandAnswer: answerOf(res.CommandResult), PaymentID: res.PaymentID, PaymentIntentID: res.PaymentIntentID,
+		ClientSecret: res.ClientSecret, Amount: res.Amount, Currency: res.Currency, Status: status,
+	})
+}
+
+func (s *Server) handleCloseJob(w http.ResponseWriter, r *http.Request) {
+	p, err := requireRole(r.Context(), RoleEmployer)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := decodeEmpty(w, r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Commands.CloseJob(r.Context(), CloseJobParams{Meta: commandMeta(r), CompanyID: p.ID, JobID: id, ExpectedVersion: version})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeCommandAnswer(w, http.StatusOK, res, "", jobAnswer{answerOf(res), "closed"})
+}
+
+// registerApplicationRoutes: candidates apply (rate limited) and withdraw; employers move
+// applications along.
+func (s *Server) registerApplicationRoutes(v1 *mux.Router) {
+	apply := group(v1, s.rateLimited(s.applicationLimiter), s.authenticate, s.idempotent)
+	apply.HandleFunc("/jobs/{id}/applications", s.handleApply).Methods(http.MethodPost)
+	g := group(v1, s.authenticate, s.idempotent)
+	g.HandleFunc("/applications/{id}/withdraw", s.handleWithdrawApplication).Methods(http.MethodPost)
+	g.HandleFunc("/applications/{id}/status", s.handleChangeApplicationStatus).Methods(http.MethodPost)
+}
+
+type applicationAnswer struct {
+	commandAnswer
+	JobID  string `json:"job_id,omitempty"`
+	Status string `json:"status"`
+}
+
+func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
+	p, err := requireRole(r.Context(), RoleCandidate)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in, err := decodeApply(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	jobID := id
+	res, err := s.cfg.Commands.Apply(r.Context(), ApplyParams{Meta: commandMeta(r), CandidateID: p.ID, JobID: jobID, ResumeURL: in.ResumeURL, CoverLetter: in.CoverLetter})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeCommandAnswer(w, http.StatusCreated, res, "/v1/applications/"+res.ID, applicationAnswer{answerOf(res), jobID, "submitted"})
+}
+
+func (s *Server) handleWithdrawApplication(w http.ResponseWriter, r *http.Request) {
+	p, err := requireRole(r.Context(), RoleCandidate)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := decodeEmpty(w, r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Commands.WithdrawApplication(r.Context(), WithdrawApplicationParams{Meta: commandMeta(r), CandidateID: p.ID, ApplicationID: id, ExpectedVersion: version})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeCommandAnswer(w, http.StatusOK, res, "", applicationAnswer{commandAnswer: answerOf(res), Status: "withdrawn"})
+}
+
+func (s *Server) handleChangeApplicationStatus(w http.ResponseWriter, r *http.Request) {
+	p, err := requireRole(r.Context(), RoleEmployer)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in, err := decodeChangeApplicationStatus(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Commands.ChangeApplicationStatus(r.Context(), ChangeApplicationStatusParams{Meta: commandMeta(r), CompanyID: p.ID, ApplicationID: id, Status: in.Status, ExpectedVersion: version})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeCommandAnswer(w, http.StatusOK, res, "", applicationAnswer{commandAnswer: answerOf(res), Status: in.Status})
+}
+
+// pathID is the {id} of the route: ids are UUIDs (API.md), so anything else names nothing
+// (404) and never reaches the store.
+func pathID(r *http.Request) (string, error) {
+	raw := mux.Vars(r)["id"]
+	id, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		return "", apperr.New(apperr.NotFound, "no such resource: ids are UUIDs")
+	}
+	return id.String(), nil
+}
