@@ -46,11 +46,13 @@ var settings = []setting{
 	{"STRIPE_WEBHOOK_SECRET", "stripe-webhook-secret", "whsec_local_development_only", "secret that signs Stripe webhooks", str(func(c *app.Config) *string { return &c.StripeWebhookSecret })},
 	{"HTTP_ADDR", "http-addr", "127.0.0.1:8080", "address the API listens on (port 0: any free port)", str(func(c *app.Config) *string { return &c.HTTPAddr })},
 	{"OPERATOR_TOKEN", "operator-token", "local-operator-token", "bearer token of operators and analysts (≥ 16 characters)", str(func(c *app.Config) *string { return &c.OperatorToken })},
-	{"ROLES", "roles", "api,relay", "the roles this process runs, comma separated: api, relay", func(c *app.Config, v string) error {
+	{"ROLES", "roles", "api,relay,projectors,scheduler", "the roles this process runs, comma separated: api, relay, projectors, scheduler", func(c *app.Config, v string) error {
 		c.Roles = splitList(v)
 		return nil
 	}},
 	{"KAFKA_TOPIC_PREFIX", "kafka-topic-prefix", "jobboard.", "prefix of every Kafka topic the app uses", str(func(c *app.Config) *string { return &c.KafkaTopicPrefix })},
+	{"ELASTICSEARCH_INDEX_PREFIX", "elasticsearch-index-prefix", "jobboard-", "prefix of every Elasticsearch index and alias the app uses", str(func(c *app.Config) *string { return &c.ElasticsearchIndexPrefix })},
+	{"EXPIRY_INTERVAL", "expiry-interval", "30s", "how often the scheduler expires listings past their expiry", dur("EXPIRY_INTERVAL", func(c *app.Config) *time.Duration { return &c.ExpiryInterval })},
 	{"KAFKA_PARTITIONS", "kafka-partitions", "8", "partitions of the topics the app creates (the most projector instances per projection)", func(c *app.Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil {

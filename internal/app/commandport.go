@@ -8,7 +8,6 @@ import (
 
 	"github.com/jobboard/jobboard/api"
 	"github.com/jobboard/jobboard/commands"
-	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/internal/apperr"
 	"github.com/jobboard/jobboard/payments"
 	"github.com/jobboard/jobboard/repository"
@@ -199,18 +198,7 @@ const idempotencyCleanupEvery = 10 * time.Minute
 // lookup and the Idempotency-Key store — into cfg, and starts the cleanup of expired
 // idempotency keys.
 func (m *Main) wireCommands(ctx context.Context, cfg *api.ServerConfig) error {
-	registry, err := repository.NewRegistry()
-	if err != nil {
-		return err
-	}
-	store, err := eventstore.NewStore(m.pool, eventstore.StoreConfig{Registry: registry, Logger: m.log})
-	if err != nil {
-		return err
-	}
-	repo, err := repository.NewEventStore(m.pool, store)
-	if err != nil {
-		return err
-	}
+	store, repo := m.store, m.repo
 	gateway, err := payments.NewStripeGateway(payments.StripeConfig{
 		SecretKey: m.cfg.StripeSecretKey, APIBase: m.cfg.StripeAPIBase, Logger: m.log,
 	})

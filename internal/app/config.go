@@ -37,11 +37,18 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// ReadinessTimeout bounds each dependency check of /readyz (READINESS_TIMEOUT).
 	ReadinessTimeout time.Duration
-	// Roles are the parts of the system this process runs (ROLES): api, relay.
+	// Roles are the parts of the system this process runs (ROLES): api, relay, projectors,
+	// scheduler.
 	Roles []string
 	// KafkaTopicPrefix starts the name of every topic the app uses (KAFKA_TOPIC_PREFIX), so
 	// several deployments or test runs can share a cluster.
 	KafkaTopicPrefix string
+	// ElasticsearchIndexPrefix starts the name of every index and alias the app uses
+	// (ELASTICSEARCH_INDEX_PREFIX), so several deployments or test runs share a cluster.
+	ElasticsearchIndexPrefix string
+	// ExpiryInterval is how often the scheduler looks for listings past their expiry
+	// (EXPIRY_INTERVAL).
+	ExpiryInterval time.Duration
 	// KafkaPartitions is the partition count of the topics the app creates (KAFKA_PARTITIONS);
 	// it bounds how many projector instances of one projection can share the work.
 	KafkaPartitions int
@@ -117,6 +124,12 @@ func (c Config) Validate() error {
 	}
 	if c.KafkaTopicPrefix == "" || strings.ContainsAny(c.KafkaTopicPrefix, " /\\") {
 		bad("KAFKA_TOPIC_PREFIX", "want a non-empty prefix of letters, digits, '.', '_' or '-', got %q", c.KafkaTopicPrefix)
+	}
+	if strings.ContainsAny(c.ElasticsearchIndexPrefix, " /\\*?\"<>|,#:") || c.ElasticsearchIndexPrefix != strings.ToLower(c.ElasticsearchIndexPrefix) {
+		bad("ELASTICSEARCH_INDEX_PREFIX", "want lower-case letters, digits, '.', '_' or '-', got %q", c.ElasticsearchIndexPrefix)
+	}
+	if c.ExpiryInterval <= 0 {
+		bad("EXPIRY_INTERVAL", "must be positive")
 	}
 	if c.KafkaPartitions < 1 || c.KafkaPartitions > 1000 {
 		bad("KAFKA_PARTITIONS", "want 1 to 1000, got %d", c.KafkaPartitions)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jobboard/jobboard/api"
 	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/repository"
 )
 
 // Main is the running program: `Run` starts it, `Close` stops it gracefully.
@@ -26,10 +27,13 @@ type Main struct {
 	cfg Config
 	log *slog.Logger
 
-	pool    *pgxpool.Pool
-	store   *eventstore.Store
-	es      *elasticsearch.Client
-	workers workers
+	pool     *pgxpool.Pool
+	registry *eventstore.Registry
+	store    *eventstore.Store
+	repo     *repository.EventStore
+	metrics  *prometheus.Registry
+	es       *elasticsearch.Client
+	workers  workers
 	// closers release what the roles opened, in reverse order, after the workers stopped.
 	closers []func() error
 	ln      net.Listener
@@ -56,29 +60,49 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	m.pool = pool
-	m.store, err = eventstore.NewStore(pool, eventstore.StoreConfig{Logger: m.log})
+	m.registry, err = repository.NewRegistry()
 	if err != nil {
 		return err
 	}
+	m.store, err = eventstore.NewStore(pool, eventstore.StoreConfig{Registry: m.registry, Logger: m.log})
+	if err != nil {
+		return err
+	}
+	m.repo, err = repository.NewEventStore(pool, m.store)
+	if err != nil {
+		return err
+	}
+	m.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{m.cfg.ElasticsearchURL}})
+	if err != nil {
+		return fmt.Errorf("elasticsearch: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.metrics = reg
+
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.workers.cancel = cancel
 	m.workers.errs = make(chan error, 8)
-	if m.cfg.HasRole(RoleRelay) {
-		if err := m.startRelay(wctx); err != nil {
-			return err
+	for _, role := range []struct {
+		name  string
+		start func(context.Context) error
+	}{
+		{RoleRelay, m.startRelay},
+		{RoleProjectors, m.startProjectors},
+		{RoleScheduler, m.startScheduler},
+	} {
+		if !m.cfg.HasRole(role.name) {
+			continue
+		}
+		if err := role.start(wctx); err != nil {
+			return fmt.Errorf("%s: %w", role.name, err)
 		}
 	}
 	if !m.cfg.HasRole(RoleAPI) {
 		m.log.Info("running", "roles", m.cfg.Roles)
 		return nil
 	}
-	m.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{m.cfg.ElasticsearchURL}})
-	if err != nil {
-		return fmt.Errorf("elasticsearch: %w", err)
-	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	apiCfg := api.ServerConfig{
 		Checks: map[string]api.Check{
 			"postgres":      m.checkPostgres,

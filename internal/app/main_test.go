@@ -20,20 +20,22 @@ import (
 func stackConfig(t testing.TB) app.Config {
 	t.Helper()
 	return app.Config{
-		DatabaseURL:         testenv.NewDatabase(t),
-		KafkaBrokers:        testenv.KafkaBrokers(t),
-		ElasticsearchURL:    testenv.ElasticsearchURL(t),
-		StripeAPIBase:       testenv.StripeAPIBase(t),
-		StripeSecretKey:     "sk_test_123",
-		StripeWebhookSecret: "whsec_test",
-		HTTPAddr:            "127.0.0.1:0",
-		OperatorToken:       "operator-token-for-tests",
-		LogLevel:            "warn",
-		ShutdownTimeout:     5 * time.Second,
-		ReadinessTimeout:    2 * time.Second,
-		Roles:               []string{app.RoleAPI},
-		KafkaTopicPrefix:    "test-" + testenv.RandomSuffix() + ".",
-		KafkaPartitions:     2,
+		DatabaseURL:              testenv.NewDatabase(t),
+		KafkaBrokers:             testenv.KafkaBrokers(t),
+		ElasticsearchURL:         testenv.ElasticsearchURL(t),
+		StripeAPIBase:            testenv.StripeAPIBase(t),
+		StripeSecretKey:          "sk_test_123",
+		StripeWebhookSecret:      "whsec_test",
+		HTTPAddr:                 "127.0.0.1:0",
+		OperatorToken:            "operator-token-for-tests",
+		LogLevel:                 "warn",
+		ShutdownTimeout:          5 * time.Second,
+		ReadinessTimeout:         2 * time.Second,
+		Roles:                    []string{app.RoleAPI},
+		KafkaTopicPrefix:         "test-" + testenv.RandomSuffix() + ".",
+		KafkaPartitions:          2,
+		ElasticsearchIndexPrefix: "test-" + testenv.RandomSuffix() + "-",
+		ExpiryInterval:           time.Second,
 	}
 }
 
@@ -142,7 +144,7 @@ func TestNewRefusesAnInvalidConfigurationNamingEachVariable(t *testing.T) {
 	if err == nil {
 		t.Fatal("accepted an invalid configuration")
 	}
-	for _, env := range []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "HTTP_ADDR", "OPERATOR_TOKEN", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "READINESS_TIMEOUT", "ROLES", "KAFKA_TOPIC_PREFIX", "KAFKA_PARTITIONS"} {
+	for _, env := range []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "HTTP_ADDR", "OPERATOR_TOKEN", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "READINESS_TIMEOUT", "ROLES", "KAFKA_TOPIC_PREFIX", "KAFKA_PARTITIONS", "EXPIRY_INTERVAL"} {
 		if !strings.Contains(err.Error(), env+":") {
 			t.Errorf("the error does not name %s:\n%v", env, err)
 		}

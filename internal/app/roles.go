@@ -5,22 +5,28 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 
 	"github.com/jobboard/jobboard/bus"
+	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/projections"
+	"github.com/jobboard/jobboard/readmodels"
 )
 
 // The roles `jobboard serve` can play. All of them run in one process by default (the
 // embedded, single-machine setup); --roles runs a subset so each scales on its own.
 const (
-	RoleAPI   = "api"   // the HTTP API: stateless, any number behind a load balancer
-	RoleRelay = "relay" // the outbox relay: one active, the others hot standbys
+	RoleAPI        = "api"        // the HTTP API: stateless, any number behind a load balancer
+	RoleRelay      = "relay"      // the outbox relay: one active, the others hot standbys
+	RoleProjectors = "projectors" // consumer-group members, up to the partition count
+	RoleScheduler  = "scheduler"  // expires due listings; instances share the work safely
 )
 
 // AllRoles is every role, the default.
-var AllRoles = []string{RoleAPI, RoleRelay}
+var AllRoles = []string{RoleAPI, RoleRelay, RoleProjectors, RoleScheduler}
 
 func validateRoles(roles []string) error {
 	if len(roles) == 0 {
@@ -75,14 +81,92 @@ func (m *Main) startRelay(ctx context.Context) error {
 		return fmt.Errorf("relay publisher: %w", err)
 	}
 	m.closers = append(m.closers, pub.Close)
-	prefix := m.cfg.KafkaTopicPrefix
 	relay, err := eventstore.NewRelay(m.store, pub, eventstore.RelayConfig{
-		TopicFunc: func(streamType string) string { return prefix + "events." + streamType },
+		TopicFunc: m.cfg.topic,
 		Logger:    m.log,
 	})
 	if err != nil {
 		return err
 	}
 	m.workers.start(ctx, "relay", relay.Run)
+	return nil
+}
+
+// topic names the topic of a stream type under the configured prefix.
+func (c Config) topic(streamType string) string { return c.KafkaTopicPrefix + "events." + streamType }
+
+// searchIndex and searchAlias name the live search index and the alias queries read.
+func (c Config) searchIndex() string {
+	return c.ElasticsearchIndexPrefix + readmodels.DefaultSearchIndex
+}
+func (c Config) searchAlias() string {
+	return c.ElasticsearchIndexPrefix + readmodels.DefaultSearchAlias
+}
+
+// startProjectors runs every projector as a member of its consumer group. The search index
+// is created first (with its explicit mapping), retrying while Elasticsearch is down.
+func (m *Main) startProjectors(ctx context.Context) error {
+	wlog := watermill.NewSlogLogger(m.log.With("component", "projections"))
+	dlq, err := bus.NewPublisher(bus.PublisherConfig{Brokers: m.cfg.KafkaBrokers, TopicPartitions: 1}, wlog)
+	if err != nil {
+		return fmt.Errorf("dead-letter publisher: %w", err)
+	}
+	m.closers = append(m.closers, dlq.Close)
+	tables, err := projections.NewReadTablesProjector(m.pool, projections.ReadTablesConfig{})
+	if err != nil {
+		return err
+	}
+	search, err := projections.NewJobSearchProjector(m.pool, m.es, projections.JobSearchConfig{Index: m.cfg.searchIndex()})
+	if err != nil {
+		return err
+	}
+	prefix := m.cfg.KafkaTopicPrefix
+	runner, err := projections.NewRunner(projections.RunnerConfig{
+		Brokers:             m.cfg.KafkaBrokers,
+		Subscriber:          bus.SubscriberConfig{TopicPartitions: m.cfg.KafkaPartitions},
+		DeadLetterPublisher: dlq,
+		Topic:               m.cfg.topic,
+		DeadLetterTopic:     func(projector string) string { return prefix + "dlq." + projector },
+		Registry:            m.registry,
+		Metrics:             m.metrics,
+		Logger:              m.log,
+	}, tables, search)
+	if err != nil {
+		return err
+	}
+	m.closers = append(m.closers, runner.Close)
+	m.workers.start(ctx, "projectors", func(ctx context.Context) error {
+		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+			err := readmodels.EnsureSearchIndex(ctx, m.es, m.cfg.searchIndex(), m.cfg.searchAlias())
+			if err == nil {
+				break
+			}
+			m.log.Warn("search index not ready, retrying", "error", err, "in", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+		}
+		return runner.Run(ctx)
+	})
+	return nil
+}
+
+// startScheduler runs the expiry scheduler: published jobs past expires_at are expired
+// through the ExpireJob command.
+func (m *Main) startScheduler(ctx context.Context) error {
+	expire, err := commands.NewExpireJobHandler(m.repo, time.Now, commands.NewUUIDv7)
+	if err != nil {
+		return err
+	}
+	sched, err := commands.NewExpiryScheduler(m.repo, expire, time.Now, commands.ExpirySchedulerConfig{
+		Interval: m.cfg.ExpiryInterval,
+		Logger:   m.log,
+	})
+	if err != nil {
+		return err
+	}
+	m.workers.start(ctx, "scheduler", sched.Run)
 	return nil
 }
