@@ -34,7 +34,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	addConfigFlags(root.PersistentFlags())
-	root.AddCommand(newServeCommand(), newMigrateCommand(), newConfigCommand())
+	root.AddCommand(newServeCommand(), newMigrateCommand(), newConfigCommand(), newEventsCommand(), newSeedCommand())
 	return root
 }
 
