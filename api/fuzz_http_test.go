@@ -28,7 +28,7 @@ func FuzzHTTP(f *testing.F) {
 		StripeAPIBase: testenv.StripeAPIBase(f), StripeSecretKey: "sk_test_123", StripeWebhookSecret: "whsec_test",
 		HTTPAddr: "127.0.0.1:0", OperatorToken: fuzzOperatorToken, LogLevel: "error",
 		ShutdownTimeout: 5 * time.Second, ReadinessTimeout: 2 * time.Second,
-		Roles: []string{app.RoleAPI}, KafkaTopicPrefix: "fuzz.", KafkaPartitions: 1,
+		Roles: []string{app.RoleAPI}, KafkaTopicPrefix: "fuzz.", KafkaPartitions: 1, ExpiryInterval: time.Minute,
 	}
 	m, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
