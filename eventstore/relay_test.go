@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -178,6 +177,10 @@ func sameJSON(a, b []byte) bool {
 	return json.Compact(&ca, a) == nil && json.Compact(&cb, b) == nil && ca.String() == cb.String()
 }
 
+// relayPoll is TestRelay's poll interval: long, so that what arrives sooner was woken by
+// LISTEN/NOTIFY.
+const relayPoll = 10 * time.Second
+
 func TestRelay(t *testing.T) {
 	t.Parallel()
 	s, pool := newStore(t, eventstore.StoreConfig{})
@@ -206,7 +209,7 @@ func TestRelay(t *testing.T) {
 	t.Cleanup(func() { _ = ps.Close(); consumers.Wait() })
 
 	rec := &recordingPublisher{next: ps}
-	relay := newRelay(t, s, rec, eventstore.RelayConfig{Name: "relay-test"})
+	relay := newRelay(t, s, rec, eventstore.RelayConfig{Name: "relay-test", PollInterval: relayPoll})
 	stop := runRelay(t, relay)
 
 	t.Run("publishes every event once in commit-safe order, checkpoint last", func(t *testing.T) {
@@ -237,22 +240,14 @@ func TestRelay(t *testing.T) {
 		})
 	})
 
-	t.Run("publishes a lone event within about 50 ms of its commit", func(t *testing.T) {
-		var lat []time.Duration
-		for i := range 20 {
+	t.Run("is woken by the append's notification, not by its poll", func(t *testing.T) {
+		// The relay under test polls every PollInterval (set long below); an event that
+		// arrives well before that was delivered by LISTEN/NOTIFY. Latency itself is measured
+		// by BenchmarkRelayLatency and BenchmarkRelayCommitToKafkaLatency, not asserted here.
+		for i := range 5 {
 			before := rec.len()
-			start := time.Now()
 			mustAppend(t, s, "lone-"+strconv.Itoa(i), "job", eventstore.NoStream, event("JobPosted", i))
-			committed := time.Now()
-			eventually(t, 5*time.Second, "lone event published", func() bool { return rec.len() > before })
-			lat = append(lat, rec.snapshot()[before].at.Sub(committed))
-			_ = start
-			time.Sleep(10 * time.Millisecond)
-		}
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		t.Logf("commit to publish: p50 %s, max %s", lat[len(lat)/2], lat[len(lat)-1])
-		if lat[len(lat)/2] > 50*time.Millisecond {
-			t.Fatalf("median commit-to-publish latency %s > 50ms", lat[len(lat)/2])
+			eventually(t, relayPoll/2, "lone event published before the relay's next poll", func() bool { return rec.len() > before })
 		}
 	})
 

