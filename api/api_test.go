@@ -83,6 +83,7 @@ func newTestServer(t *testing.T, mutate func(*ServerConfig)) *Server {
 	cfg := ServerConfig{
 		Registry: reg, Gatherer: reg, Commands: fakeCommands{}, Credentials: fakeCredentials{}, Events: fakeEvents{},
 		Idempotency: &IdempotencyStore{}, OperatorToken: "operator-token-for-tests", StripeWebhookSecret: "whsec_test",
+		Queries: &fakeQueries{},
 	}
 	if mutate != nil {
 		mutate(&cfg)

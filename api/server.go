@@ -56,6 +56,13 @@ type ServerConfig struct {
 	TrustForwardedFor bool
 	// Now is the clock of rate limits. Default time.Now.
 	Now func() time.Time
+
+	// Queries answers the query routes from the read models. Without it they are not
+	// registered. Requires Credentials (a token identifies owners).
+	Queries Queries
+	// ConsistencyTimeout bounds how long a query waits for the positions of its
+	// X-Consistency-Token headers to be projected before it answers 504. Default 5 s.
+	ConsistencyTimeout time.Duration
 }
 
 func (c *ServerConfig) setDefaults() {
@@ -64,6 +71,9 @@ func (c *ServerConfig) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.ConsistencyTimeout == 0 {
+		c.ConsistencyTimeout = DefaultConsistencyTimeout
 	}
 }
 
@@ -95,6 +105,12 @@ func (c ServerConfig) Validate() error {
 		if c.StripeWebhookSecret == "" {
 			errs = append(errs, errors.New("api: StripeWebhookSecret is required with Commands"))
 		}
+	}
+	if c.Queries != nil && c.Credentials == nil {
+		errs = append(errs, errors.New("api: Credentials is required with Queries"))
+	}
+	if c.ConsistencyTimeout < 0 {
+		errs = append(errs, errors.New("api: ConsistencyTimeout must not be negative"))
 	}
 	if err := c.RegistrationRateLimit.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("api: RegistrationRateLimit: %w", err))
@@ -162,6 +178,9 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		s.registerApplicationRoutes(v1)
 		s.registerStripeRoutes(v1)
 		s.registerAdminRoutes(v1)
+	}
+	if cfg.Queries != nil {
+		s.registerQueryRoutes(v1)
 	}
 	return s, nil
 }

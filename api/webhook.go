@@ -27,6 +27,11 @@ type webhookAnswer struct {
 	// Outcome is "applied", or "ignored" with Reason.
 	Outcome string `json:"outcome"`
 	Reason  string `json:"reason,omitempty"`
+	// JobID, Version and ConsistencyToken are the listing's job stream after an applied
+	// event, so whoever watches the payment (our tests, an operator) can read its effect.
+	JobID            string `json:"job_id,omitempty"`
+	Version          int64  `json:"version,omitempty"`
+	ConsistencyToken string `json:"consistency_token,omitempty"`
 }
 
 // handleStripeWebhook verifies the signature with stripe-go (a bad or missing one is a 400
@@ -79,12 +84,13 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	if event.Created == 0 {
 		at = time.Now().UTC()
 	}
+	var res CommandResult
 	if event.Type == "payment_intent.succeeded" {
 		amount := pi.AmountReceived
 		if amount == 0 {
 			amount = pi.Amount
 		}
-		_, err = s.cfg.Commands.ConfirmListingPayment(r.Context(), ConfirmListingPaymentParams{
+		res, err = s.cfg.Commands.ConfirmListingPayment(r.Context(), ConfirmListingPaymentParams{
 			Meta: meta, JobID: jobID, PaymentID: paymentID, PaymentIntentID: pi.ID,
 			Amount: amount, Currency: strings.ToUpper(string(pi.Currency)), PaidAt: at,
 		})
@@ -93,13 +99,14 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		if pi.LastPaymentError != nil && pi.LastPaymentError.Msg != "" {
 			reason = pi.LastPaymentError.Msg
 		}
-		_, err = s.cfg.Commands.FailListingPayment(r.Context(), FailListingPaymentParams{
+		res, err = s.cfg.Commands.FailListingPayment(r.Context(), FailListingPaymentParams{
 			Meta: meta, JobID: jobID, PaymentID: paymentID, PaymentIntentID: pi.ID, Reason: reason, FailedAt: at,
 		})
 	}
 	switch apperr.CodeOf(err) {
 	case "":
 		answer.Outcome = "applied"
+		answer.JobID, answer.Version, answer.ConsistencyToken = jobID, res.Version, res.ConsistencyToken
 	case apperr.Conflict, apperr.VersionMismatch, apperr.Invalid, apperr.Unprocessable, apperr.Forbidden:
 		s.log.WarnContext(r.Context(), "stripe webhook refused by the listing", "event_id", event.ID, "type", event.Type, "job_id", jobID, "payment_id", paymentID, "error", err)
 		answer.Reason = err.Error()

@@ -61,6 +61,7 @@ var settings = []setting{
 		c.KafkaPartitions = n
 		return nil
 	}},
+	{"CONSISTENCY_TIMEOUT", "consistency-timeout", "5s", "how long a query with X-Consistency-Token waits for its projection before 504", dur("CONSISTENCY_TIMEOUT", func(c *app.Config) *time.Duration { return &c.ConsistencyTimeout })},
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", str(func(c *app.Config) *string { return &c.LogLevel })},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "grace period for requests in flight on SIGTERM", dur("SHUTDOWN_TIMEOUT", func(c *app.Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"READINESS_TIMEOUT", "readiness-timeout", "2s", "bound of each dependency check of /readyz", dur("READINESS_TIMEOUT", func(c *app.Config) *time.Duration { return &c.ReadinessTimeout })},

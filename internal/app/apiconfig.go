@@ -38,6 +38,9 @@ func (c Config) validateAPI() []error {
 	if _, err := c.listingPrices(); err != nil && len(errs) == 0 {
 		bad("LISTING_PRICE_STANDARD", "%v", err)
 	}
+	if c.ConsistencyTimeout < 0 {
+		bad("CONSISTENCY_TIMEOUT", "must not be negative")
+	}
 	if err := c.RegistrationRateLimit.Validate(); err != nil {
 		bad("RATE_LIMIT_REGISTRATION", "%v", err)
 	}

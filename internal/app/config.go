@@ -71,6 +71,9 @@ type Config struct {
 	// TrustForwardedFor keys rate limits by the last X-Forwarded-For address, behind one
 	// trusted reverse proxy (TRUST_FORWARDED_FOR).
 	TrustForwardedFor bool
+	// ConsistencyTimeout bounds how long a query sent with X-Consistency-Token waits for its
+	// projection before answering 504 (CONSISTENCY_TIMEOUT); 0 takes the API's 5 s.
+	ConsistencyTimeout time.Duration
 }
 
 // Validate reports every problem at once, each naming its environment variable.

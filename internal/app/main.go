@@ -116,6 +116,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.wireCommands(wctx, &apiCfg); err != nil {
 		return fmt.Errorf("command API: %w", err)
 	}
+	if err := m.wireQueries(&apiCfg); err != nil {
+		return fmt.Errorf("query API: %w", err)
+	}
 	handler, err := api.NewServer(apiCfg, m.log)
 	if err != nil {
 		return err
