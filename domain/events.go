@@ -104,12 +104,15 @@ type CandidateRegistered struct {
 	RegisteredAt time.Time `json:"registered_at"`
 }
 
-// JobPosted: a company drafted a job; it awaits payment. Stored as "job.posted" v1.
+// JobPosted: a company drafted a job; it awaits payment. Stored as "job.posted" v2.
+// v2 stores the time as "drafted_at" (v1: "posted_at", which readers took for the time
+// the job went public — that is job.published); UpcastJobPostedV1 turns v1 data into v2.
+// The Go field keeps its name so callers are unaffected.
 type JobPosted struct {
 	JobID     string     `json:"job_id"`
 	CompanyID string     `json:"company_id"`
 	Details   JobDetails `json:"details"`
-	PostedAt  time.Time  `json:"posted_at"`
+	PostedAt  time.Time  `json:"drafted_at"`
 }
 
 // JobDetailsChanged: the company edited the job. Details are the full new details;
@@ -240,7 +243,7 @@ func (*ApplicationWithdrawn) EventType() string     { return EventApplicationWit
 
 func (*CompanyRegistered) SchemaVersion() int        { return 1 }
 func (*CandidateRegistered) SchemaVersion() int      { return 1 }
-func (*JobPosted) SchemaVersion() int                { return 1 }
+func (*JobPosted) SchemaVersion() int                { return 2 }
 func (*JobDetailsChanged) SchemaVersion() int        { return 1 }
 func (*ListingPaymentRequested) SchemaVersion() int  { return 1 }
 func (*ListingPaid) SchemaVersion() int              { return 1 }

@@ -66,7 +66,7 @@ func TestStoredShapes(t *testing.T) {
 		t.Parallel()
 		b, err := json.Marshal(jobPosted(t))
 		if err != nil || !strings.HasPrefix(string(b), `{"job_id":"`+testJobID+`","company_id":"`+testCompanyID+`","details":{"title":"Senior Go Engineer",`) ||
-			!strings.HasSuffix(string(b), `},"posted_at":"2026-03-01T09:00:00Z"}`) {
+			!strings.HasSuffix(string(b), `},"drafted_at":"2026-03-01T09:00:00Z"}`) {
 			t.Fatalf("job.posted stored as %s (%v)", b, err)
 		}
 		roundTrip(t, jobPosted(t))

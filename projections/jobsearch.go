@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esutil"
@@ -31,6 +32,12 @@ type JobSearchConfig struct {
 	// searchable before the projector records it as applied, which read-your-writes relies
 	// on; rebuilds may use "false".
 	Refresh string
+	// FollowLive makes every write resolve the live version (schema and index) from
+	// projection_versions, ignoring Schema and Index; see ReadTablesConfig.FollowLive.
+	FollowLive bool
+	// BulkWorkers is the number of concurrent bulk requests of one write. Default 1;
+	// rebuilds with large batches use more.
+	BulkWorkers int
 }
 
 // JobSearchProjector keeps the Elasticsearch job search index: a job gets a document when it
@@ -62,6 +69,9 @@ func NewJobSearchProjector(pool *pgxpool.Pool, es *elasticsearch.Client, cfg Job
 	if cfg.Refresh == "" {
 		cfg.Refresh = "true"
 	}
+	if cfg.BulkWorkers == 0 {
+		cfg.BulkWorkers = 1
+	}
 	var errs []error
 	if !readmodels.ValidSchemaName(cfg.Schema) {
 		errs = append(errs, fmt.Errorf("invalid schema %q", cfg.Schema))
@@ -87,14 +97,22 @@ func (p *JobSearchProjector) StreamTypes() []string {
 	return []string{domain.StreamTypeCompany, domain.StreamTypeJob, domain.StreamTypeCandidate, domain.StreamTypeApplication}
 }
 
-// Apply updates the side tables for events in one transaction, writes the documents of
-// every job they touched with one bulk request, then commits.
+// Apply updates the side tables for events in one transaction (pipelined, as the read
+// tables projector does), writes the documents of every job they touched with one bulk
+// request, then commits.
 func (p *JobSearchProjector) Apply(ctx context.Context, events []Event) error {
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", p.Name(), classifyPG(err))
 	}
 	defer tx.Rollback(ctx)
+	t, err := resolveTarget(ctx, tx, p.Name(), p.cfg.FollowLive, target{schema: p.cfg.Schema, index: p.cfg.Index})
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.Name(), err)
+	}
+	if t.index == "" {
+		return fmt.Errorf("%s: live version has no index", p.Name())
+	}
 
 	var touched []string
 	seen := map[string]bool{}
@@ -106,26 +124,36 @@ func (p *JobSearchProjector) Apply(ctx context.Context, events []Event) error {
 			}
 		}
 	}
-	for _, ev := range events {
-		fresh, err := advance(ctx, tx, p.cfg.Schema, ev)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p.Name(), err)
-		}
-		if !fresh || ev.Payload == nil {
+	fresh, b, err := freshEvents(ctx, tx, t.schema, events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.Name(), err)
+	}
+	queued := make([]Event, b.Len())
+	for _, ev := range fresh {
+		if ev.Payload == nil {
 			continue
 		}
-		ids, err := p.apply(ctx, tx, ev)
-		if err != nil {
-			return fmt.Errorf("%s: apply %s %s v%d: %w", p.Name(), ev.Type, ev.StreamID, ev.StreamVersion, classifyPG(err))
+		if err := p.apply(b, t.schema, ev, touch); err != nil {
+			return fmt.Errorf("%s: apply %s %s v%d: %w", p.Name(), ev.Type, ev.StreamID, ev.StreamVersion, err)
 		}
-		touch(ids...)
+		for len(queued) < b.Len() {
+			queued = append(queued, ev)
+		}
+	}
+	if err := sendBatch(ctx, tx, b, func(i int) string {
+		if ev := queued[i]; ev.Payload != nil {
+			return fmt.Sprintf("apply %s %s v%d", ev.Type, ev.StreamID, ev.StreamVersion)
+		}
+		return "record applied versions"
+	}); err != nil {
+		return fmt.Errorf("%s: %w", p.Name(), err)
 	}
 	if len(touched) > 0 {
-		docs, err := p.documents(ctx, tx, touched)
+		docs, err := p.documents(ctx, tx, t.schema, touched)
 		if err != nil {
 			return fmt.Errorf("%s: build documents: %w", p.Name(), classifyPG(err))
 		}
-		if err := p.write(ctx, docs); err != nil {
+		if err := p.write(ctx, t.index, docs); err != nil {
 			return fmt.Errorf("%s: %w", p.Name(), err)
 		}
 	}
@@ -135,52 +163,54 @@ func (p *JobSearchProjector) Apply(ctx context.Context, events []Event) error {
 	return nil
 }
 
-// apply updates the side tables for one event and returns the jobs whose document must be
-// written.
-func (p *JobSearchProjector) apply(ctx context.Context, tx pgx.Tx, ev Event) ([]string, error) {
-	s, v := p.cfg.Schema, ev.StreamVersion
-	// updateJob runs an UPDATE … RETURNING indexed and touches the job if it has a
+// apply queues the side-table statements of one event; touch receives the jobs whose
+// document must be written, when the statements' results are read.
+func (p *JobSearchProjector) apply(b *pgx.Batch, s string, ev Event, touch func(ids ...string)) error {
+	v := ev.StreamVersion
+	// updateJob queues an UPDATE … RETURNING indexed and touches the job if it has a
 	// document.
-	updateJob := func(id, sql string, args ...any) ([]string, error) {
-		var indexed bool
-		err := tx.QueryRow(ctx, fmt.Sprintf(sql, s), append([]any{id}, args...)...).Scan(&indexed)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, nil // job.posted never reached this projection (dead-lettered)
-		}
-		if err != nil || !indexed {
-			return nil, err
-		}
-		return []string{id}, nil
+	updateJob := func(id, sql string, args ...any) error {
+		b.Queue(fmt.Sprintf(sql, s), append([]any{id}, args...)...).QueryRow(func(row pgx.Row) error {
+			var indexed bool
+			err := row.Scan(&indexed)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // job.posted never reached this projection (dead-lettered)
+			}
+			if err == nil && indexed {
+				touch(id)
+			}
+			return err
+		})
+		return nil
 	}
 	switch e := ev.Payload.(type) {
 	case *domain.CompanyRegistered:
-		if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.companies (id, name) VALUES ($1, $2)
-			ON CONFLICT (id) DO UPDATE SET name = $2`, s), e.CompanyID, e.Name); err != nil {
-			return nil, err
-		}
+		b.Queue(fmt.Sprintf(`INSERT INTO %s.companies (id, name) VALUES ($1, $2)
+			ON CONFLICT (id) DO UPDATE SET name = $2`, s), e.CompanyID, e.Name)
 		// Lock the company's indexed jobs: a job event applied concurrently (another
 		// partition, another process) either committed before (we rewrite its document
 		// with the name) or waits for us (and reads the name).
-		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT id FROM %s.jobs WHERE company_id = $1 AND indexed
-			ORDER BY id FOR UPDATE`, s), e.CompanyID)
-		if err != nil {
-			return nil, err
-		}
-		return pgx.CollectRows(rows, pgx.RowTo[string])
+		b.Queue(fmt.Sprintf(`SELECT id FROM %s.jobs WHERE company_id = $1 AND indexed
+			ORDER BY id FOR UPDATE`, s), e.CompanyID).Query(func(rows pgx.Rows) error {
+			ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			touch(ids...)
+			return err
+		})
+		return nil
 	case *domain.JobPosted:
 		details, err := json.Marshal(e.Details)
 		if err != nil {
-			return nil, Permanent(fmt.Errorf("encode details: %w", err))
+			return Permanent(fmt.Errorf("encode details: %w", err))
 		}
-		_, err = tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.jobs (id, company_id, details, status, posted_at, version)
+		b.Queue(fmt.Sprintf(`INSERT INTO %s.jobs (id, company_id, details, status, posted_at, version)
 			VALUES ($1, $2, $3, 'awaiting_payment', $4, $5)
 			ON CONFLICT (id) DO UPDATE SET company_id = $2, details = $3, posted_at = $4, version = $5`, s),
 			e.JobID, e.CompanyID, details, e.PostedAt, v)
-		return nil, err
+		return nil
 	case *domain.JobDetailsChanged:
 		details, err := json.Marshal(e.Details)
 		if err != nil {
-			return nil, Permanent(fmt.Errorf("encode details: %w", err))
+			return Permanent(fmt.Errorf("encode details: %w", err))
 		}
 		return updateJob(e.JobID, `UPDATE %s.jobs SET details = $2, version = $3 WHERE id = $1 RETURNING indexed`, details, v)
 	case *domain.JobPublished:
@@ -192,20 +222,19 @@ func (p *JobSearchProjector) apply(ctx context.Context, tx pgx.Tx, ev Event) ([]
 	case *domain.JobExpired:
 		return updateJob(e.JobID, `UPDATE %s.jobs SET status = 'expired', version = $2 WHERE id = $1 RETURNING indexed`, v)
 	case *domain.ListingPaymentRequested:
-		return nil, p.bumpVersion(ctx, tx, e.JobID, v)
+		p.bumpVersion(b, s, e.JobID, v)
 	case *domain.ListingPaid:
-		return nil, p.bumpVersion(ctx, tx, e.JobID, v)
+		p.bumpVersion(b, s, e.JobID, v)
 	case *domain.ListingPaymentFailed:
-		return nil, p.bumpVersion(ctx, tx, e.JobID, v)
+		p.bumpVersion(b, s, e.JobID, v)
 	}
-	return nil, nil
+	return nil
 }
 
 // bumpVersion records the version of an event that is not in the document, so the next
 // document written carries it.
-func (p *JobSearchProjector) bumpVersion(ctx context.Context, tx pgx.Tx, jobID string, v int64) error {
-	_, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s.jobs SET version = $2 WHERE id = $1`, p.cfg.Schema), jobID, v)
-	return err
+func (p *JobSearchProjector) bumpVersion(b *pgx.Batch, s, jobID string, v int64) {
+	b.Queue(fmt.Sprintf(`UPDATE %s.jobs SET version = $2 WHERE id = $1`, s), jobID, v)
 }
 
 type versionedDoc struct {
@@ -214,11 +243,11 @@ type versionedDoc struct {
 }
 
 // documents builds the documents of jobs from the side tables.
-func (p *JobSearchProjector) documents(ctx context.Context, tx pgx.Tx, ids []string) ([]versionedDoc, error) {
+func (p *JobSearchProjector) documents(ctx context.Context, tx pgx.Tx, schema string, ids []string) ([]versionedDoc, error) {
 	rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT j.id, j.company_id, coalesce(c.name, ''), j.details, j.status,
 			j.featured, j.posted_at, j.published_at, j.expires_at, j.version
 		FROM %[1]s.jobs j LEFT JOIN %[1]s.companies c ON c.id = j.company_id
-		WHERE j.id = ANY($1) ORDER BY j.id`, p.cfg.Schema), ids)
+		WHERE j.id = ANY($1) ORDER BY j.id`, schema), ids)
 	if err != nil {
 		return nil, err
 	}
@@ -242,6 +271,7 @@ func (p *JobSearchProjector) documents(ctx context.Context, tx pgx.Tx, ids []str
 		}
 		f := fieldsOf(in)
 		d.Title, d.Description, d.EmploymentType, d.Seniority = f.Title, f.Description, f.EmploymentType, f.Seniority
+		d.DescriptionLength = utf8.RuneCountInString(f.Description)
 		d.Location, d.Salary, d.Tags, d.ApplyURL = f.Location, f.Salary, f.Tags, f.ApplyURL
 		if d.Salary != nil {
 			y := d.Salary.Yearly()
@@ -255,7 +285,7 @@ func (p *JobSearchProjector) documents(ctx context.Context, tx pgx.Tx, ids []str
 
 // write indexes docs with one bulk request. A version conflict means Elasticsearch holds a
 // newer (or the same) version already: success.
-func (p *JobSearchProjector) write(ctx context.Context, docs []versionedDoc) error {
+func (p *JobSearchProjector) write(ctx context.Context, index string, docs []versionedDoc) error {
 	var (
 		mu   sync.Mutex
 		errs []error
@@ -267,8 +297,8 @@ func (p *JobSearchProjector) write(ctx context.Context, docs []versionedDoc) err
 	}
 	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
 		Client:     p.es,
-		Index:      p.cfg.Index,
-		NumWorkers: 1,
+		Index:      index,
+		NumWorkers: p.cfg.BulkWorkers,
 		FlushBytes: 10 << 20,
 		Refresh:    p.cfg.Refresh,
 	})

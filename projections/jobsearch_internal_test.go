@@ -33,15 +33,15 @@ func TestWriteNeverReplacesANewerDocument(t *testing.T) {
 			res.Body.Close()
 		}
 	})
-	p := &JobSearchProjector{es: es, cfg: JobSearchConfig{Index: index, Refresh: "true"}}
+	p := &JobSearchProjector{es: es, cfg: JobSearchConfig{Index: index, Refresh: "true", BulkWorkers: 1}}
 	doc := func(status string) readmodels.JobDocument {
 		return readmodels.JobDocument{ID: "job-1", Title: "Go Engineer", Status: status, Tags: []string{},
 			Location: readmodels.Location{Regions: []string{}, Countries: []string{}}, PostedAt: time.Now()}
 	}
-	if err := p.write(ctx, []versionedDoc{{doc: doc(readmodels.StatusClosed), version: 7}}); err != nil {
+	if err := p.write(ctx, index, []versionedDoc{{doc: doc(readmodels.StatusClosed), version: 7}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.write(ctx, []versionedDoc{{doc: doc(readmodels.StatusPublished), version: 5}}); err != nil {
+	if err := p.write(ctx, index, []versionedDoc{{doc: doc(readmodels.StatusPublished), version: 5}}); err != nil {
 		t.Fatalf("stale write: %v, want success", err)
 	}
 	res, err := es.Get(index, "job-1")

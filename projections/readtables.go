@@ -18,6 +18,11 @@ type ReadTablesConfig struct {
 	// Schema is the PostgreSQL schema of the projection version written.
 	// Default readmodels.DefaultReadTablesSchema ("rm_v1").
 	Schema string
+	// FollowLive makes every write resolve the live version from projection_versions
+	// (ignoring Schema), ordered against promotions by an advisory lock, so the live
+	// projector moves to a rebuilt version at the promotion without losing an event. The
+	// live projector of `serve` sets it; rebuilds write a fixed version.
+	FollowLive bool
 }
 
 // ReadTablesProjector builds the PostgreSQL read tables: companies, candidates, jobs in
@@ -27,6 +32,7 @@ type ReadTablesConfig struct {
 type ReadTablesProjector struct {
 	pool   *pgxpool.Pool
 	schema string
+	follow bool
 }
 
 var _ Projector = (*ReadTablesProjector)(nil)
@@ -42,7 +48,7 @@ func NewReadTablesProjector(pool *pgxpool.Pool, cfg ReadTablesConfig) (*ReadTabl
 	if !readmodels.ValidSchemaName(cfg.Schema) {
 		return nil, fmt.Errorf("projections: read tables projector: invalid schema %q", cfg.Schema)
 	}
-	return &ReadTablesProjector{pool: pool, schema: cfg.Schema}, nil
+	return &ReadTablesProjector{pool: pool, schema: cfg.Schema, follow: cfg.FollowLive}, nil
 }
 
 // Name is readmodels.ReadTablesProjection.
@@ -53,24 +59,41 @@ func (p *ReadTablesProjector) StreamTypes() []string {
 	return []string{domain.StreamTypeCompany, domain.StreamTypeCandidate, domain.StreamTypeJob, domain.StreamTypeApplication}
 }
 
-// Apply applies events in one transaction.
+// Apply applies events in one transaction: one round trip locks the applied versions of
+// their streams, a second one sends the statements of every fresh event (pipelined).
 func (p *ReadTablesProjector) Apply(ctx context.Context, events []Event) error {
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", p.Name(), classifyPG(err))
 	}
 	defer tx.Rollback(ctx)
-	for _, ev := range events {
-		fresh, err := advance(ctx, tx, p.schema, ev)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p.Name(), err)
-		}
-		if !fresh || ev.Payload == nil {
+	t, err := resolveTarget(ctx, tx, p.Name(), p.follow, target{schema: p.schema})
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.Name(), err)
+	}
+	fresh, b, err := freshEvents(ctx, tx, t.schema, events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.Name(), err)
+	}
+	queued := make([]Event, b.Len()) // the event of each statement
+	for _, ev := range fresh {
+		if ev.Payload == nil {
 			continue
 		}
-		if err := p.apply(ctx, tx, ev); err != nil {
-			return fmt.Errorf("%s: apply %s %s v%d: %w", p.Name(), ev.Type, ev.StreamID, ev.StreamVersion, classifyPG(err))
+		if err := p.apply(b, t.schema, ev); err != nil {
+			return fmt.Errorf("%s: apply %s %s v%d: %w", p.Name(), ev.Type, ev.StreamID, ev.StreamVersion, err)
 		}
+		for len(queued) < b.Len() {
+			queued = append(queued, ev)
+		}
+	}
+	if err := sendBatch(ctx, tx, b, func(i int) string {
+		if ev := queued[i]; ev.Payload != nil {
+			return fmt.Sprintf("apply %s %s v%d", ev.Type, ev.StreamID, ev.StreamVersion)
+		}
+		return "record applied versions"
+	}); err != nil {
+		return fmt.Errorf("%s: %w", p.Name(), err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("%s: commit: %w", p.Name(), classifyPG(err))
@@ -78,31 +101,37 @@ func (p *ReadTablesProjector) Apply(ctx context.Context, events []Event) error {
 	return nil
 }
 
-// advance records ev's version as applied for its stream if it is newer than the one
-// recorded, locking the stream's row until the transaction ends. It reports whether ev is
-// new (to be applied) or a redelivery (to be skipped).
-func advance(ctx context.Context, tx pgx.Tx, schema string, ev Event) (bool, error) {
-	var one int
-	err := tx.QueryRow(ctx, fmt.Sprintf(`INSERT INTO %s.applied_streams AS a (stream_id, version, global_position, applied_at)
-		VALUES ($1, $2, $3, now())
-		ON CONFLICT (stream_id) DO UPDATE
-			SET version = EXCLUDED.version, global_position = EXCLUDED.global_position, applied_at = now()
-			WHERE a.version < EXCLUDED.version
-		RETURNING 1`, schema), ev.StreamID, ev.StreamVersion, ev.GlobalPosition).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
+// sendBatch sends b and reads every result in order; what names statement i for errors.
+// Statements queued with a callback (Query, QueryRow, Exec) run it.
+func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch, what func(i int) string) error {
+	if b.Len() == 0 {
+		return nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("record version %d of %s: %w", ev.StreamVersion, ev.StreamID, classifyPG(err))
+	br := tx.SendBatch(ctx, b)
+	for i, q := range b.QueuedQueries {
+		var err error
+		if q.Fn != nil {
+			err = q.Fn(br)
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
+			_ = br.Close()
+			return fmt.Errorf("%s: %w", what(i), classifyPG(err))
+		}
 	}
-	return true, nil
+	if err := br.Close(); err != nil {
+		return classifyPG(err)
+	}
+	return nil
 }
 
-func (p *ReadTablesProjector) apply(ctx context.Context, tx pgx.Tx, ev Event) error {
-	s, v, at := p.schema, ev.StreamVersion, ev.RecordedAt
+// apply queues the statements of one event.
+func (p *ReadTablesProjector) apply(b *pgx.Batch, s string, ev Event) error {
+	v, at := ev.StreamVersion, ev.RecordedAt
 	exec := func(sql string, args ...any) error {
-		_, err := tx.Exec(ctx, fmt.Sprintf(sql, s), args...)
-		return err
+		b.Queue(fmt.Sprintf(sql, s), args...)
+		return nil
 	}
 	switch e := ev.Payload.(type) {
 	case *domain.CompanyRegistered:

@@ -34,6 +34,9 @@ type RunnerConfig struct {
 	NewSubscriber func(consumerGroup string) (message.Subscriber, error)
 	// DeadLetterPublisher publishes events given up on. Required.
 	DeadLetterPublisher message.Publisher
+	// DeadLetters, if set, records every dead letter in PostgreSQL before it is published,
+	// for `projections dlq` and the dead-letter counts of Status.
+	DeadLetters *DeadLetters
 	// Topic names the topic of a stream type. Default eventstore.DefaultTopic.
 	Topic func(streamType string) string
 	// DeadLetterTopic names a projector's dead-letter topic. Default DeadLetterTopic.
@@ -194,7 +197,11 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	b := newBatcher(p.Apply, r.cfg.BatchMaxSize, r.cfg.BatchMaxWait, r.cfg.ApplyTimeout, m.observeBatch(name))
 	r.batchers = append(r.batchers, b)
 
-	dlq := countingPublisher{Publisher: r.cfg.DeadLetterPublisher, counter: m.deadLettered.WithLabelValues(name)}
+	var dlqPub message.Publisher = r.cfg.DeadLetterPublisher
+	if r.cfg.DeadLetters != nil {
+		dlqPub = recordingPublisher{Publisher: dlqPub, projection: name, dl: r.cfg.DeadLetters}
+	}
+	dlq := countingPublisher{Publisher: dlqPub, counter: m.deadLettered.WithLabelValues(name)}
 	poison, err := middleware.PoisonQueueWithFilter(dlq, r.cfg.DeadLetterTopic(name), func(err error) bool {
 		// Outages and cancellations (a lost partition, shutdown) are redelivered, never
 		// dead-lettered.

@@ -3,6 +3,7 @@ package readmodels
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
 // Job statuses as stored in the read models (the domain's slugs).
@@ -25,22 +27,26 @@ const (
 // is forgotten after index.gc_deletes, after which a late, stale job.published could bring
 // the job back; a kept document keeps its version and refuses it.
 type JobDocument struct {
-	ID             string       `json:"id"`
-	Title          string       `json:"title"`
-	Description    string       `json:"description"`
-	Company        CompanyRef   `json:"company"`
-	Location       Location     `json:"location"`
-	Salary         *Salary      `json:"salary,omitempty"`
-	SalaryYearly   *SalaryRange `json:"salary_yearly,omitempty"`
-	Tags           []string     `json:"tags"`
-	EmploymentType string       `json:"employment_type"`
-	Seniority      string       `json:"seniority"`
-	ApplyURL       string       `json:"apply_url,omitempty"`
-	Featured       bool         `json:"featured"`
-	Status         string       `json:"status"`
-	PostedAt       time.Time    `json:"posted_at"`
-	PublishedAt    *time.Time   `json:"published_at,omitempty"`
-	ExpiresAt      *time.Time   `json:"expires_at,omitempty"`
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	// DescriptionLength is the description's length in characters (search mapping v2,
+	// computed by the projector, so rebuilt documents of old jobs carry it too). Searches
+	// can rank or filter thin listings with it.
+	DescriptionLength int          `json:"description_length"`
+	Company           CompanyRef   `json:"company"`
+	Location          Location     `json:"location"`
+	Salary            *Salary      `json:"salary,omitempty"`
+	SalaryYearly      *SalaryRange `json:"salary_yearly,omitempty"`
+	Tags              []string     `json:"tags"`
+	EmploymentType    string       `json:"employment_type"`
+	Seniority         string       `json:"seniority"`
+	ApplyURL          string       `json:"apply_url,omitempty"`
+	Featured          bool         `json:"featured"`
+	Status            string       `json:"status"`
+	PostedAt          time.Time    `json:"posted_at"`
+	PublishedAt       *time.Time   `json:"published_at,omitempty"`
+	ExpiresAt         *time.Time   `json:"expires_at,omitempty"`
 }
 
 // CompanyRef names a company inside another read model.
@@ -118,6 +124,7 @@ const searchIndexBody = `{
       "title": {"type": "text", "analyzer": "standard", "copy_to": "search_text",
                 "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
       "description": {"type": "text", "analyzer": "standard", "copy_to": "search_text"},
+      "description_length": {"type": "integer"},
       "company": {"properties": {
         "id": {"type": "keyword"},
         "name": {"type": "text", "analyzer": "standard", "copy_to": "search_text",
@@ -162,8 +169,11 @@ const searchIndexBody = `{
 func SearchIndexMapping() string { return searchIndexBody }
 
 // EnsureSearchIndex creates index with the job search mapping if it does not exist, and
-// points alias at it if the alias does not exist yet. An existing alias is left alone:
-// moving it is a promotion (issue 6), not a start-up side effect.
+// points alias at it if the alias does not exist yet. An existing index gets the current
+// mapping's fields added (additive changes only: the mapping is strict, so a projector of a
+// newer build would otherwise be refused by an older index); its old documents lack the new
+// fields until a rebuild. An existing alias is left alone: moving it is a promotion
+// (projections.Rebuilder), not a start-up side effect.
 func EnsureSearchIndex(ctx context.Context, es *elasticsearch.Client, index, alias string) error {
 	res, err := es.Indices.Exists([]string{index}, es.Indices.Exists.WithContext(ctx))
 	if err != nil {
@@ -172,6 +182,9 @@ func EnsureSearchIndex(ctx context.Context, es *elasticsearch.Client, index, ali
 	res.Body.Close()
 	switch res.StatusCode {
 	case http.StatusOK:
+		if err := putSearchMapping(ctx, es, index); err != nil {
+			return err
+		}
 	case http.StatusNotFound:
 		res, err := es.Indices.Create(index, es.Indices.Create.WithContext(ctx),
 			es.Indices.Create.WithBody(strings.NewReader(searchIndexBody)),
@@ -207,5 +220,142 @@ func EnsureSearchIndex(ctx context.Context, es *elasticsearch.Client, index, ali
 		body, _ := io.ReadAll(res.Body)
 		return fmt.Errorf("put alias %s on %s: %s: %s", alias, index, res.Status(), body)
 	}
+	return nil
+}
+
+// putSearchMapping adds the current mapping's fields to an existing index.
+func putSearchMapping(ctx context.Context, es *elasticsearch.Client, index string) error {
+	var body struct {
+		Mappings json.RawMessage `json:"mappings"`
+	}
+	if err := json.Unmarshal([]byte(searchIndexBody), &body); err != nil {
+		return fmt.Errorf("search mapping: %w", err)
+	}
+	res, err := es.Indices.PutMapping([]string{index}, bytes.NewReader(body.Mappings), es.Indices.PutMapping.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("put mapping of %s: %w", index, err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("put mapping of %s: %s: %s", index, res.Status(), b)
+	}
+	return nil
+}
+
+// CreateSearchIndexForBulk creates index with the job search mapping, tuned for a bulk
+// load: no refresh until FinishBulkLoad. It fails if the index exists.
+func CreateSearchIndexForBulk(ctx context.Context, es *elasticsearch.Client, index string) error {
+	var body map[string]any
+	if err := json.Unmarshal([]byte(searchIndexBody), &body); err != nil {
+		return fmt.Errorf("search mapping: %w", err)
+	}
+	settings := body["settings"].(map[string]any)
+	settings["index"].(map[string]any)["refresh_interval"] = "-1"
+	b, _ := json.Marshal(body)
+	res, err := es.Indices.Create(index, es.Indices.Create.WithContext(ctx),
+		es.Indices.Create.WithBody(bytes.NewReader(b)), es.Indices.Create.WithWaitForActiveShards("1"))
+	if err != nil {
+		return fmt.Errorf("create index %s: %w", index, err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		rb, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("create index %s: %s: %s", index, res.Status(), rb)
+	}
+	return nil
+}
+
+// FinishBulkLoad restores the default refresh interval of an index filled by a bulk load
+// and refreshes it, so everything loaded is searchable.
+func FinishBulkLoad(ctx context.Context, es *elasticsearch.Client, index string) error {
+	res, err := es.Indices.PutSettings(strings.NewReader(`{"index":{"refresh_interval":null}}`),
+		es.Indices.PutSettings.WithIndex(index), es.Indices.PutSettings.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("settings of %s: %w", index, err)
+	}
+	if err := esError(res, "settings of "+index); err != nil {
+		return err
+	}
+	res, err = es.Indices.Refresh(es.Indices.Refresh.WithIndex(index), es.Indices.Refresh.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("refresh %s: %w", index, err)
+	}
+	return esError(res, "refresh "+index)
+}
+
+// SwapAlias moves alias from index from to index to in one _aliases request (remove and
+// add are applied atomically: a search never finds the alias missing or on both). With from
+// empty, alias is only added to to.
+func SwapAlias(ctx context.Context, es *elasticsearch.Client, alias, from, to string) error {
+	actions := []map[string]any{}
+	if from != "" {
+		actions = append(actions, map[string]any{"remove": map[string]any{"index": from, "alias": alias}})
+	}
+	actions = append(actions, map[string]any{"add": map[string]any{"index": to, "alias": alias}})
+	b, _ := json.Marshal(map[string]any{"actions": actions})
+	res, err := es.Indices.UpdateAliases(bytes.NewReader(b), es.Indices.UpdateAliases.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("move alias %s from %s to %s: %w", alias, from, to, err)
+	}
+	return esError(res, fmt.Sprintf("move alias %s from %s to %s", alias, from, to))
+}
+
+// AliasIndices returns the indices alias points at.
+func AliasIndices(ctx context.Context, es *elasticsearch.Client, alias string) ([]string, error) {
+	res, err := es.Indices.GetAlias(es.Indices.GetAlias.WithName(alias), es.Indices.GetAlias.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("get alias %s: %w", alias, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusNotFound {
+		return nil, nil
+	}
+	if res.IsError() {
+		b, _ := io.ReadAll(res.Body)
+		return nil, fmt.Errorf("get alias %s: %s: %s", alias, res.Status(), b)
+	}
+	var m map[string]json.RawMessage
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+		return nil, fmt.Errorf("get alias %s: %w", alias, err)
+	}
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// DeleteIndex deletes index; a missing index is no error.
+func DeleteIndex(ctx context.Context, es *elasticsearch.Client, index string) error {
+	res, err := es.Indices.Delete([]string{index}, es.Indices.Delete.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("delete index %s: %w", index, err)
+	}
+	defer res.Body.Close()
+	if res.IsError() && res.StatusCode != http.StatusNotFound {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("delete index %s: %s: %s", index, res.Status(), b)
+	}
+	return nil
+}
+
+// IndexExists reports whether index exists.
+func IndexExists(ctx context.Context, es *elasticsearch.Client, index string) (bool, error) {
+	res, err := es.Indices.Exists([]string{index}, es.Indices.Exists.WithContext(ctx))
+	if err != nil {
+		return false, fmt.Errorf("check index %s: %w", index, err)
+	}
+	res.Body.Close()
+	return res.StatusCode == http.StatusOK, nil
+}
+
+func esError(res *esapi.Response, what string) error {
+	defer res.Body.Close()
+	if res.IsError() {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("%s: %s: %s", what, res.Status(), b)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
 	return nil
 }

@@ -11,7 +11,9 @@ import (
 // upcasters holds, per stored event name, the upcasters from older schema versions to the
 // domain's current one (version v to v+1). Add one here when a domain event's schema
 // version is raised; stored events are never rewritten.
-var upcasters = map[string]map[int]eventstore.Upcaster{}
+var upcasters = map[string]map[int]eventstore.Upcaster{
+	domain.EventJobPosted: {1: domain.UpcastJobPostedV1},
+}
 
 // EventTypes describes every domain event for the event store's registry: its stored name,
 // its current schema version and the upcasters from older versions.

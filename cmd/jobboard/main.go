@@ -34,7 +34,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	addConfigFlags(root.PersistentFlags())
-	root.AddCommand(newServeCommand(), newMigrateCommand(), newConfigCommand(), newEventsCommand(), newSeedCommand())
+	root.AddCommand(newServeCommand(), newMigrateCommand(), newConfigCommand(), newEventsCommand(), newSeedCommand(), newProjectionsCommand())
 	return root
 }
 

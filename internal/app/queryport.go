@@ -195,7 +195,7 @@ func nonNil(s []string) []string {
 // the live projection versions, reading the search alias of this deployment — into cfg.
 // The store holds no goroutine; it shares the pool and the Elasticsearch client.
 func (m *Main) wireQueries(cfg *api.ServerConfig) error {
-	store, err := readmodels.NewStore(m.pool, m.es, readmodels.StoreConfig{SearchAlias: m.cfg.searchAlias()})
+	store, err := readmodels.NewStore(m.pool, m.es, readmodels.StoreConfig{SearchAlias: m.cfg.SearchAlias()})
 	if err != nil {
 		return err
 	}

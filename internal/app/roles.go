@@ -95,12 +95,36 @@ func (m *Main) startRelay(ctx context.Context) error {
 // topic names the topic of a stream type under the configured prefix.
 func (c Config) topic(streamType string) string { return c.KafkaTopicPrefix + "events." + streamType }
 
-// searchIndex and searchAlias name the live search index and the alias queries read.
-func (c Config) searchIndex() string {
-	return c.ElasticsearchIndexPrefix + readmodels.DefaultSearchIndex
-}
-func (c Config) searchAlias() string {
+// SearchAlias is the Elasticsearch alias queries read; SearchIndexPrefix names the versions
+// of the search index ("<prefix>-v<N>").
+func (c Config) SearchAlias() string {
 	return c.ElasticsearchIndexPrefix + readmodels.DefaultSearchAlias
+}
+func (c Config) SearchIndexPrefix() string { return c.ElasticsearchIndexPrefix + "jobs" }
+
+// adoptIndexPrefix points the registered search versions at this deployment's index names:
+// the migration registers version 1 as "jobs-v1", without ELASTICSEARCH_INDEX_PREFIX.
+func (m *Main) adoptIndexPrefix(ctx context.Context) error {
+	p := m.cfg.ElasticsearchIndexPrefix
+	if p == "" {
+		return nil
+	}
+	_, err := m.pool.Exec(ctx, `UPDATE projection_versions SET es_index = $1 || es_index
+		WHERE es_index IS NOT NULL AND left(es_index, length($1)) <> $1`, p)
+	return err
+}
+
+// ensureLiveSearchIndex creates the live version's search index (with its mapping) and the
+// alias if they are missing; a promoted version N+1 stays live across restarts.
+func (m *Main) ensureLiveSearchIndex(ctx context.Context) error {
+	if err := m.adoptIndexPrefix(ctx); err != nil {
+		return err
+	}
+	live, err := readmodels.LiveTarget(ctx, m.pool, readmodels.JobSearchProjection)
+	if err != nil {
+		return err
+	}
+	return readmodels.EnsureSearchIndex(ctx, m.es, live.Index, m.cfg.SearchAlias())
 }
 
 // startProjectors runs every projector as a member of its consumer group. The search index
@@ -112,11 +136,17 @@ func (m *Main) startProjectors(ctx context.Context) error {
 		return fmt.Errorf("dead-letter publisher: %w", err)
 	}
 	m.closers = append(m.closers, dlq.Close)
-	tables, err := projections.NewReadTablesProjector(m.pool, projections.ReadTablesConfig{})
+	// Both follow the live version of the registry, so a rebuild's promotion moves them to
+	// the new version without losing an event (projections/README.md).
+	tables, err := projections.NewReadTablesProjector(m.pool, projections.ReadTablesConfig{FollowLive: true})
 	if err != nil {
 		return err
 	}
-	search, err := projections.NewJobSearchProjector(m.pool, m.es, projections.JobSearchConfig{Index: m.cfg.searchIndex()})
+	search, err := projections.NewJobSearchProjector(m.pool, m.es, projections.JobSearchConfig{FollowLive: true})
+	if err != nil {
+		return err
+	}
+	deadLetters, err := projections.NewDeadLetters(m.pool, m.registry)
 	if err != nil {
 		return err
 	}
@@ -125,6 +155,7 @@ func (m *Main) startProjectors(ctx context.Context) error {
 		Brokers:             m.cfg.KafkaBrokers,
 		Subscriber:          bus.SubscriberConfig{TopicPartitions: m.cfg.KafkaPartitions},
 		DeadLetterPublisher: dlq,
+		DeadLetters:         deadLetters,
 		Topic:               m.cfg.topic,
 		DeadLetterTopic:     func(projector string) string { return prefix + "dlq." + projector },
 		Registry:            m.registry,
@@ -137,11 +168,11 @@ func (m *Main) startProjectors(ctx context.Context) error {
 	m.closers = append(m.closers, runner.Close)
 	m.workers.start(ctx, "projectors", func(ctx context.Context) error {
 		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
-			err := readmodels.EnsureSearchIndex(ctx, m.es, m.cfg.searchIndex(), m.cfg.searchAlias())
+			err := m.ensureLiveSearchIndex(ctx)
 			if err == nil {
 				break
 			}
-			m.log.Warn("search index not ready, retrying", "error", err, "in", backoff)
+			m.log.Warn("search index or registry not ready, retrying", "error", err, "in", backoff)
 			select {
 			case <-ctx.Done():
 				return nil

@@ -45,7 +45,9 @@ func (h *History) Add(tb testing.TB, streamID string, e domain.Event) eventstore
 	if err != nil {
 		tb.Fatalf("encode %s: %v", e.EventType(), err)
 	}
-	return h.AddRaw(streamID, st, e.EventType(), data)
+	h.AddRaw(streamID, st, e.EventType(), data)
+	h.Events[len(h.Events)-1].SchemaVersion = e.SchemaVersion()
+	return h.Events[len(h.Events)-1]
 }
 
 // AddRaw appends an event with raw data (for malformed events).
