@@ -198,14 +198,15 @@ func TestRebuildPromotesWhileQueriesKeepAnswering(t *testing.T) {
 	if err := env.pool.QueryRow(ctx, `SELECT stream_id FROM events WHERE event_type = 'company.registered' LIMIT 1`).Scan(&company); err != nil {
 		t.Fatal(err)
 	}
+	// The appender stops on a flag, not by cancelling its context: a cancelled append may
+	// still commit on the server after the client gave up, and then escape the count below.
+	var stopAppending atomic.Bool
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i := 0; bgCtx.Err() == nil; i++ {
-			if _, err := appendPublishedJob(bgCtx, env.store, company, i); err != nil {
-				if bgCtx.Err() == nil {
-					t.Errorf("append live job: %v", err)
-				}
+		for i := 0; !stopAppending.Load() && bgCtx.Err() == nil; i++ {
+			if _, err := appendPublishedJob(ctx, env.store, company, i); err != nil {
+				t.Errorf("append live job: %v", err)
 				return
 			}
 			time.Sleep(5 * time.Millisecond)
@@ -241,6 +242,7 @@ func TestRebuildPromotesWhileQueriesKeepAnswering(t *testing.T) {
 	}
 	t.Logf("rebuild v2→v3 under load: %s (%.0f events/s), %d searches", time.Since(start), st.EventsPerSecond, searches.Load())
 	time.Sleep(300 * time.Millisecond) // searches after the swap, through the cached target
+	stopAppending.Store(true)
 	stopBg()
 	wg.Wait()
 	if err := <-tailErr; err != nil && !errors.Is(err, context.Canceled) {
