@@ -5,9 +5,14 @@ GOTEST_FLAGS ?= -race -count=1 -timeout 45m
 
 .PHONY: run test stack stack-down stack-status build vet unit bench fuzz
 
-## run: start the local stack, migrate, and serve the API (prints its URL)
+## run: start the local stack, migrate, and serve the API (prints its URL).
+## `make run SEED=20000` first writes a synthetic history of 20,000 events, for a board
+## that is not empty on the first look.
+SEED ?= 0
 run: stack build
 	./bin/jobboard migrate up
+	@if [ "$(SEED)" != "0" ]; then ./bin/jobboard seed --events $(SEED) --seed $$(date +%s); \
+	else echo "tip: make run SEED=20000 fills the board with a synthetic history first"; fi
 	./bin/jobboard serve
 
 ## test: start the local stack, then vet and run every test against the real engines; last,
