@@ -36,6 +36,14 @@ type adminEvent struct {
 	RecordedAt     time.Time           `json:"recorded_at"`
 }
 
+// adminEventOf is how both GET /v1/admin/events and GET /v1/admin/streams/{id} show an event.
+func adminEventOf(e eventstore.Event) adminEvent {
+	return adminEvent{
+		GlobalPosition: e.GlobalPosition, StreamID: e.StreamID, StreamType: e.StreamType, Version: e.StreamVersion,
+		Type: e.Type, SchemaVersion: e.SchemaVersion, Data: e.Data, Metadata: e.Metadata, RecordedAt: e.RecordedAt.UTC(),
+	}
+}
+
 type adminEventsPage struct {
 	Items []adminEvent `json:"items"`
 	// NextAfter is the after= of the next page: the last item's global position, or the
@@ -139,10 +147,7 @@ func (s *Server) handleAdminEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	page := adminEventsPage{Items: make([]adminEvent, len(events)), NextAfter: q.after}
 	for i, e := range events {
-		page.Items[i] = adminEvent{
-			GlobalPosition: e.GlobalPosition, StreamID: e.StreamID, StreamType: e.StreamType, Version: e.StreamVersion,
-			Type: e.Type, SchemaVersion: e.SchemaVersion, Data: e.Data, Metadata: e.Metadata, RecordedAt: e.RecordedAt.UTC(),
-		}
+		page.Items[i] = adminEventOf(e)
 		page.NextAfter = e.GlobalPosition
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -2,7 +2,8 @@
 // rate limits, the Stripe webhook, health and metrics. Commands go through the Commands port
 // (implemented on top of commands/ by internal/app); queries are answered from the read
 // models only. The raw history (GET /v1/admin/events) is the one read of the event store,
-// for operators. It must not import commands/, readmodels/ or projections/: internal/app
+// for operators; projection status, rebuilds and a stream as of a time go through the
+// Admin port. It must not import commands/, readmodels/ or projections/: internal/app
 // wires them in.
 package api
 
@@ -63,6 +64,11 @@ type ServerConfig struct {
 	// ConsistencyTimeout bounds how long a query waits for the positions of its
 	// X-Consistency-Token headers to be projected before it answers 504. Default 5 s.
 	ConsistencyTimeout time.Duration
+
+	// Admin serves the operator routes of projections (status, rebuilds) and of a stream as
+	// of a time. Without it they are not registered. Requires Credentials and OperatorToken
+	// (another account's token must be told 403, not 401).
+	Admin Admin
 }
 
 func (c *ServerConfig) setDefaults() {
@@ -108,6 +114,14 @@ func (c ServerConfig) Validate() error {
 	}
 	if c.Queries != nil && c.Credentials == nil {
 		errs = append(errs, errors.New("api: Credentials is required with Queries"))
+	}
+	if c.Admin != nil {
+		if c.Credentials == nil {
+			errs = append(errs, errors.New("api: Credentials is required with Admin"))
+		}
+		if len(c.OperatorToken) < 16 {
+			errs = append(errs, errors.New("api: OperatorToken must be at least 16 characters with Admin"))
+		}
 	}
 	if c.ConsistencyTimeout < 0 {
 		errs = append(errs, errors.New("api: ConsistencyTimeout must not be negative"))
@@ -181,6 +195,9 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.Queries != nil {
 		s.registerQueryRoutes(v1)
+	}
+	if cfg.Admin != nil {
+		s.registerOperatorRoutes(v1)
 	}
 	return s, nil
 }

@@ -119,6 +119,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.wireQueries(&apiCfg); err != nil {
 		return fmt.Errorf("query API: %w", err)
 	}
+	if err := m.wireAdmin(wctx, &apiCfg); err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
 	handler, err := api.NewServer(apiCfg, m.log)
 	if err != nil {
 		return err
