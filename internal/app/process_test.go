@@ -41,6 +41,7 @@ func startProcess(t testing.TB, bin string, cfg app.Config) *exec.Cmd {
 		"ROLES="+strings.Join(cfg.Roles, ","),
 		"KAFKA_TOPIC_PREFIX="+cfg.KafkaTopicPrefix,
 		"KAFKA_PARTITIONS=2",
+		"ELASTICSEARCH_INDEX_PREFIX="+cfg.ElasticsearchIndexPrefix,
 		"LOG_LEVEL=warn",
 	)
 	cmd.Stderr = os.Stderr
