@@ -49,6 +49,11 @@ bench: stack
 	$(GO) test -run '^$$' -bench 'RelayThroughput' -benchtime 100000x ./eventstore/
 	$(GO) test -run '^$$' -bench 'RelayBacklogToKafka' -benchtime 50000x ./internal/app/
 	$(GO) test -run '^$$' -bench 'RelayCommitToKafkaLatency' -benchtime 1000x ./internal/app/
+	$(GO) test -run '^$$' -bench 'SearchUnderLoad|GetJobUnderLoad' -benchtime 2000x -timeout 30m ./internal/app/
+	$(GO) test -run '^$$' -bench 'Freshness' -benchtime 50x ./internal/app/
+	JOBBOARD_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench 'Export' -benchtime 2x -timeout 30m ./history/
+	JOBBOARD_BENCH_EVENTS=200000 $(GO) test -run '^$$' -bench 'Seed' -benchtime 1x ./seed/
+	$(GO) test -run '^$$' -bench 'Rebuild' -benchtime 1000000x -timeout 60m ./projections/
 
 ## readme-config: regenerate README's configuration table from `jobboard config`
 readme-config: build
