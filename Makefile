@@ -15,10 +15,13 @@ run: stack build
 	else echo "tip: make run SEED=20000 fills the board with a synthetic history first"; fi
 	./bin/jobboard serve
 
-## test: start the local stack, then vet and run every test against the real engines; last,
-## the fault tests, which stop and restart the shared engines, one package at a time
+## test: start the local stack, then vet and run every test against the real engines; then
+## the 200,000-event rebuild-under-queries test without the race detector (under -race it
+## runs on 50,000 events); last, the fault tests, which stop and restart the shared engines,
+## one package at a time
 test: stack vet
 	$(GO) test $(GOTEST_FLAGS) ./...
+	$(GO) test -count=1 -timeout 15m -run '^TestRebuildPromotesWhileQueriesKeepAnswering$$' ./projections/
 	$(GO) test $(GOTEST_FLAGS) -tags faults -p 1 -run '^TestFault' ./...
 
 ## stack / stack-down / stack-status: the real engines on loopback (see stack/stack.sh)

@@ -16,7 +16,7 @@ CREATE TABLE projection_rebuilds (
     error          text        NOT NULL DEFAULT '',
     cancel_requested boolean   NOT NULL DEFAULT false,
     -- heartbeat_at is bumped while the run progresses; a running row whose heartbeat is old
-    -- belongs to a process that died (status reports it as failed).
+    -- belongs to a process that died: the next rebuild marks it failed and drops its version.
     heartbeat_at   timestamptz NOT NULL DEFAULT now(),
     started_at     timestamptz NOT NULL DEFAULT now(),
     finished_at    timestamptz

@@ -89,6 +89,10 @@ type RebuilderConfig struct {
 	// ProgressInterval is how often progress is saved (and a cancellation from another
 	// process noticed). Default 1 s.
 	ProgressInterval time.Duration
+	// AbandonAfter is how long a run may go without a heartbeat before it counts as
+	// abandoned (its process died): the next rebuild of the projection marks it failed and
+	// drops the version it was building. Default 2 min.
+	AbandonAfter time.Duration
 	// RetiredGrace is how long a retired version is kept (for a quick way back) before a
 	// later rebuild drops it; Prune drops them on demand. Default 24 h.
 	RetiredGrace time.Duration
@@ -117,6 +121,9 @@ func (c *RebuilderConfig) setDefaults() {
 	}
 	if c.ProgressInterval == 0 {
 		c.ProgressInterval = time.Second
+	}
+	if c.AbandonAfter == 0 {
+		c.AbandonAfter = 2 * time.Minute
 	}
 	if c.RetiredGrace == 0 {
 		c.RetiredGrace = 24 * time.Hour
@@ -325,6 +332,9 @@ func (r *Rebuilder) begin(ctx context.Context, projection string) (*rebuildRun, 
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownProjection, projection)
 	}
+	if err := r.reclaimAbandoned(ctx, projection); err != nil {
+		return nil, err
+	}
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin rebuild of %s: %w", projection, err)
@@ -416,6 +426,45 @@ func (r *Rebuilder) finish(run *rebuildRun, err error) {
 		run.status.Error, now); uerr != nil {
 		r.log.Error("record rebuild outcome", "rebuild_id", run.id, "err", uerr)
 	}
+}
+
+// reclaimAbandoned fails the unfinished rebuilds of projection whose process died (no
+// heartbeat for AbandonAfter) and drops the versions they were building, so that N keeps
+// serving and a new rebuild can start instead of answering "in progress" forever.
+func (r *Rebuilder) reclaimAbandoned(ctx context.Context, projection string) error {
+	rows, err := r.pool.Query(ctx, `UPDATE projection_rebuilds
+		SET state = 'failed', finished_at = now(),
+		    error = 'abandoned: no heartbeat since ' || to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+		WHERE projection = $1 AND state IN ('running', 'catching_up', 'swapping')
+		  AND heartbeat_at < now() - make_interval(secs => $2)
+		RETURNING to_version`, projection, r.cfg.AbandonAfter.Seconds())
+	if err != nil {
+		return fmt.Errorf("reclaim abandoned rebuilds of %s: %w", projection, err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return fmt.Errorf("reclaim abandoned rebuilds of %s: %w", projection, err)
+	}
+	for _, v := range versions {
+		t := readmodels.Target{Projection: projection, Version: v}
+		var index *string
+		err := r.pool.QueryRow(ctx, `SELECT pg_schema, es_index FROM projection_versions
+			WHERE projection = $1 AND version = $2 AND state = 'rebuilding'`, projection, v).Scan(&t.Schema, &index)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reclaim version %d of %s: %w", v, projection, err)
+		}
+		if index != nil {
+			t.Index = *index
+		}
+		r.log.Warn("reclaiming an abandoned rebuild", "projection", projection, "version", v)
+		if err := r.dropVersion(ctx, t); err != nil {
+			return fmt.Errorf("reclaim version %d of %s: %w", v, projection, err)
+		}
+	}
+	return nil
 }
 
 // dropVersion removes a version that is not live: its index, schema and row.

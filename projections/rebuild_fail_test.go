@@ -127,3 +127,48 @@ func TestRebuildThatDoesNotFinishLeavesTheLiveVersion(t *testing.T) {
 		})
 	}
 }
+
+// A rebuild whose process died (SIGKILL: no finish, no cleanup) leaves a running row whose
+// heartbeat stops; the next rebuild reclaims it instead of answering "in progress" forever.
+func TestAnAbandonedRebuildIsReclaimedByTheNext(t *testing.T) {
+	t.Parallel()
+	env := newRebuildEnv(t, projections.RebuilderConfig{})
+	ctx := ctxTimeout(t, time.Minute)
+	env.seed(t, 300)
+	// What a killed process leaves behind: version 2 half built, its run still "running".
+	if _, err := env.pool.Exec(ctx, `CREATE SCHEMA rm_v2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.pool.Exec(ctx, `INSERT INTO projection_versions (projection, version, state, pg_schema)
+		VALUES ($1, 2, 'rebuilding', 'rm_v2')`, readmodels.ReadTablesProjection); err != nil {
+		t.Fatal(err)
+	}
+	var dead string
+	if err := env.pool.QueryRow(ctx, `INSERT INTO projection_rebuilds (id, projection, from_version, to_version, state, heartbeat_at)
+		VALUES (gen_random_uuid(), $1, 1, 2, 'running', now() - interval '10 minutes') RETURNING id::text`,
+		readmodels.ReadTablesProjection).Scan(&dead); err != nil {
+		t.Fatal(err)
+	}
+
+	rb, err := projections.NewRebuilder(env.pool, env.es, env.store, env.reg, projections.RebuilderConfig{
+		SearchAlias: env.alias, IndexPrefix: env.prefix, Logger: quietLogger(), AbandonAfter: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rb.Close()
+	st, err := rb.Run(ctx, readmodels.ReadTablesProjection, nil)
+	if err != nil {
+		t.Fatalf("rebuild after an abandoned one: %v", err)
+	}
+	if st.State != projections.RebuildDone || st.ToVersion != 2 {
+		t.Fatalf("rebuild = %+v, want done at version 2 (the abandoned version dropped and built anew)", st)
+	}
+	var state, reason string
+	if err := env.pool.QueryRow(ctx, `SELECT state, error FROM projection_rebuilds WHERE id = $1`, dead).Scan(&state, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if state != projections.RebuildFailed || !strings.Contains(reason, "abandoned") {
+		t.Fatalf("the abandoned run is %s (%q), want failed as abandoned", state, reason)
+	}
+}
