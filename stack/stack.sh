@@ -184,7 +184,7 @@ kafka_libs() {
     need_maven
     say "stack: fetching Kafka $KAFKA_VERSION jars"
     rm -rf "$libs"; mkdir -p "$libs"
-    mvn -q -B -f "$ROOT/stack/kafka-pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+    mvn -q -B -Dstyle.color=never -f "$ROOT/stack/kafka-pom.xml" -Dkafka.version="$KAFKA_VERSION" \
       dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime >&2 \
       || die "kafka: could not fetch the broker jars with Maven"
     touch "$libs/.complete"
@@ -270,7 +270,7 @@ es_home() {
   if [ ! -f "$home/.complete" ]; then
     need_maven
     say "stack: fetching Elasticsearch $ES_VERSION"
-    mvn -q -B dependency:copy -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
+    mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
       -DoutputDirectory="$CACHE_DIR" >&2 || die "elasticsearch: could not fetch the distribution with Maven"
     command -v unzip >/dev/null || apt_install unzip
     rm -rf "$home"
