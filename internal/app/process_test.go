@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,8 +29,14 @@ func buildJobboard(t testing.TB) string {
 	return bin
 }
 
-// startProcess runs `jobboard serve` with cfg as its environment.
+// startProcess runs `jobboard serve` with cfg as its environment, its stderr on the test's.
 func startProcess(t testing.TB, bin string, cfg app.Config) *exec.Cmd {
+	t.Helper()
+	return startProcessTo(t, bin, cfg, os.Stderr)
+}
+
+// startProcessTo is startProcess with the process's stderr written to stderr.
+func startProcessTo(t testing.TB, bin string, cfg app.Config, stderr io.Writer) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
@@ -38,13 +45,15 @@ func startProcess(t testing.TB, bin string, cfg app.Config) *exec.Cmd {
 		"ELASTICSEARCH_URL="+cfg.ElasticsearchURL,
 		"STRIPE_API_BASE="+cfg.StripeAPIBase,
 		"HTTP_ADDR=127.0.0.1:0",
+		"OPERATOR_TOKEN="+cfg.OperatorToken,
 		"ROLES="+strings.Join(cfg.Roles, ","),
 		"KAFKA_TOPIC_PREFIX="+cfg.KafkaTopicPrefix,
-		"KAFKA_PARTITIONS=2",
+		"KAFKA_PARTITIONS="+strconv.Itoa(cfg.KafkaPartitions),
 		"ELASTICSEARCH_INDEX_PREFIX="+cfg.ElasticsearchIndexPrefix,
 		"LOG_LEVEL=warn",
+		"EXPIRY_INTERVAL=1h",
 	)
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

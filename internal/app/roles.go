@@ -158,9 +158,12 @@ func (m *Main) startProjectors(ctx context.Context) error {
 		DeadLetters:         deadLetters,
 		Topic:               m.cfg.topic,
 		DeadLetterTopic:     func(projector string) string { return prefix + "dlq." + projector },
-		Registry:            m.registry,
-		Metrics:             m.metrics,
-		Logger:              m.log,
+		// Consumer groups carry the prefix too: deployments (and test runs) sharing a cluster
+		// must not share groups. The projector names are permanent: renaming one replays all.
+		ConsumerGroup: func(projector string) string { return prefix + projector },
+		Registry:      m.registry,
+		Metrics:       m.metrics,
+		Logger:        m.log,
 	}, tables, search)
 	if err != nil {
 		return err
