@@ -139,7 +139,13 @@ func TestRunnerProjectsEventsFromKafka(t *testing.T) {
 	if res.Total != 1 || res.Items[0].ID != ids["open"] || res.Items[0].Company.Name != "Acme Robotics" {
 		t.Fatalf("search = %+v", res)
 	}
-	handled := metricValue(t, reg, "jobboard_projection_events_handled_total", readmodels.ReadTablesProjection)
+	// The counter moves after the batch's write returned, a moment after WaitForStream saw
+	// the applied versions.
+	var handled float64
+	projectionstest.WaitUntil(t, 10*time.Second, "handled metric", func() bool {
+		handled = metricValue(t, reg, "jobboard_projection_events_handled_total", readmodels.ReadTablesProjection)
+		return handled >= float64(len(h.Events)+5)
+	})
 	if handled < float64(len(h.Events)+5) {
 		t.Fatalf("handled metric = %v, want at least %d", handled, len(h.Events)+5)
 	}
@@ -263,7 +269,13 @@ func TestRunnerDeadLettersAFailingEventAndGoesOn(t *testing.T) {
 	if _, err := store.GetJob(ctx, failingJob); err == nil {
 		t.Fatal("the failing job was projected")
 	}
-	dl := metricValue(t, reg, "jobboard_projection_events_dead_lettered_total", readmodels.ReadTablesProjection)
+	// The counter moves once the poison queue's publish returned, a moment after the dead
+	// letter is readable from the topic.
+	var dl float64
+	projectionstest.WaitUntil(t, 10*time.Second, "dead-lettered metric at 2", func() bool {
+		dl = metricValue(t, reg, "jobboard_projection_events_dead_lettered_total", readmodels.ReadTablesProjection)
+		return dl >= 2
+	})
 	if dl != 2 {
 		t.Fatalf("dead-lettered metric = %v, want 2", dl)
 	}
