@@ -98,11 +98,6 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", role.name, err)
 		}
 	}
-	if !m.cfg.HasRole(RoleAPI) {
-		m.log.Info("running", "roles", m.cfg.Roles)
-		return nil
-	}
-
 	apiCfg := api.ServerConfig{
 		Checks: map[string]api.Check{
 			"postgres":      m.checkPostgres,
@@ -113,14 +108,17 @@ func (m *Main) Run(ctx context.Context) error {
 		Registry:     reg,
 		Gatherer:     reg,
 	}
-	if err := m.wireCommands(wctx, &apiCfg); err != nil {
-		return fmt.Errorf("command API: %w", err)
-	}
-	if err := m.wireQueries(&apiCfg); err != nil {
-		return fmt.Errorf("query API: %w", err)
-	}
-	if err := m.wireAdmin(wctx, &apiCfg); err != nil {
-		return fmt.Errorf("admin API: %w", err)
+	// Every process serves /healthz, /readyz and /metrics; the API role adds the routes.
+	if m.cfg.HasRole(RoleAPI) {
+		if err := m.wireCommands(wctx, &apiCfg); err != nil {
+			return fmt.Errorf("command API: %w", err)
+		}
+		if err := m.wireQueries(&apiCfg); err != nil {
+			return fmt.Errorf("query API: %w", err)
+		}
+		if err := m.wireAdmin(wctx, &apiCfg); err != nil {
+			return fmt.Errorf("admin API: %w", err)
+		}
 	}
 	handler, err := api.NewServer(apiCfg, m.log)
 	if err != nil {
@@ -141,7 +139,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.ln) }()
-	m.log.Info("serving", "url", m.URL())
+	m.log.Info("serving", "url", m.URL(), "roles", m.cfg.Roles)
 	return nil
 }
 

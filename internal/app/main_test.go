@@ -150,3 +150,15 @@ func TestNewRefusesAnInvalidConfigurationNamingEachVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestAProcessWithoutTheAPIRoleServesHealthAndMetricsOnly(t *testing.T) {
+	t.Parallel()
+	cfg := stackConfig(t)
+	cfg.Roles = []string{app.RoleRelay}
+	m := start(t, cfg)
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/v1/jobs": 404, "/v1/companies": 404} {
+		if code, _, body := get(t, m.URL()+path); code != want {
+			t.Errorf("GET %s = %d, want %d: %.200s", path, code, want, body)
+		}
+	}
+}

@@ -18,8 +18,8 @@ import (
 	"github.com/jobboard/jobboard/readmodels"
 )
 
-// projectorProcess is a `jobboard serve --roles projectors,api` process: api only so the
-// test can read its /metrics.
+// projectorProcess is a `jobboard serve --roles projectors` process; like every process it
+// serves /metrics.
 type projectorProcess struct{ url string }
 
 func startProjectorProcess(t *testing.T, bin string, cfg app.Config) projectorProcess {
@@ -77,7 +77,7 @@ func TestTwoProjectorProcessesShareThePartitionsAndApplyEachEventOnce(t *testing
 	cfg := stackConfig(t)
 	cfg.KafkaPartitions = 4
 	proj := cfg
-	proj.Roles = []string{app.RoleProjectors, app.RoleAPI}
+	proj.Roles = []string{app.RoleProjectors}
 	one := startProjectorProcess(t, bin, proj)
 	two := startProjectorProcess(t, bin, proj)
 
