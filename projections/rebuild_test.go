@@ -185,6 +185,7 @@ func TestRebuildPromotesWhileQueriesKeepAnswering(t *testing.T) {
 			func(ctx context.Context, b eventstore.TailBatch) error {
 				batch := make([]projections.Event, len(b.Events))
 				for i, e := range b.Events {
+					var err error // not the test's err, which the test goroutine writes meanwhile
 					if batch[i], err = projections.DecodeEvent(e, env.reg); err != nil {
 						return err
 					}
