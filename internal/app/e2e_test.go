@@ -110,12 +110,14 @@ func facet(a answer, name, value string) int {
 // uniqueWord is a search term no other job has.
 func uniqueWord() string { return "zq" + testenv.RandomSuffix() }
 
-// awaitProjectors waits until both projections applied a company's registration. A fresh
-// app's projectors first join their consumer groups, which on a loaded machine (the whole
-// suite runs in parallel under -race) can outlast the 5 s bound of a consistency wait; the
-// 504 is the client's cue to retry. After this, reads measure the steady state.
-func awaitProjectors(c client, companyID, token string) {
+// awaitProjectors waits until the projectors' consumer groups are stable (a fresh app's
+// subscribers join one by one, and each join is a rebalance that pauses the group, which on
+// a loaded machine can outlast the 5 s bound of a consistency wait), then until both
+// projections applied a company's registration (retrying on 504, the client's cue). After
+// this, reads measure the steady state.
+func awaitProjectors(c client, cfg app.Config, companyID, token string) {
 	c.t.Helper()
+	awaitStableGroups(c.t, cfg, 1)
 	for _, path := range []string{"/v1/companies/" + companyID, "/v1/jobs?q=warmup"} {
 		for deadline := time.Now().Add(90 * time.Second); ; {
 			a := c.read(path, "", token)
@@ -144,7 +146,7 @@ func TestEndToEndHiringThroughHTTP(t *testing.T) {
 	companyID, employer := company.str("id"), company.str("token")
 	candidate := c.must(c.do("POST", "/v1/candidates", "", map[string]any{"name": "Ada Lovelace", "email": uuid.NewString() + "@example.test"}), 201)
 	candidateID, candidateToken := candidate.str("id"), candidate.str("token")
-	awaitProjectors(c, companyID, company.str("consistency_token"))
+	awaitProjectors(c, cfg, companyID, company.str("consistency_token"))
 
 	t.Run("the company is readable with its token", func(t *testing.T) {
 		a := c.must(c.read("/v1/companies/"+companyID, "", company.str("consistency_token")), 200)
@@ -292,7 +294,7 @@ func TestSearchReadsItsOwnWritesFiftyTimesInARow(t *testing.T) {
 	c := client{t: t, base: m.URL()}
 	company := c.must(c.do("POST", "/v1/companies", "", map[string]any{"name": "Acme", "email": uuid.NewString() + "@acme.test"}), 201)
 	employer := company.str("token")
-	awaitProjectors(c, company.str("id"), company.str("consistency_token"))
+	awaitProjectors(c, cfg, company.str("id"), company.str("consistency_token"))
 	for i := range 50 {
 		word := uniqueWord()
 		jobID, token := postAndPay(c, cfg.StripeWebhookSecret, employer, "Backend Engineer "+word, "standard")

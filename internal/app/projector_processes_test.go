@@ -81,35 +81,7 @@ func TestTwoProjectorProcessesShareThePartitionsAndApplyEachEventOnce(t *testing
 	one := startProjectorProcess(t, bin, proj)
 	two := startProjectorProcess(t, bin, proj)
 
-	// Each process subscribes once per topic (4 stream types) in each group. Wait until
-	// every group is stable with all 8 members owning partitions, so no
-	// rebalance moves a partition while the events flow (which at-least-once would allow
-	// to redeliver).
-	client := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...)}
-	for _, projection := range []string{readmodels.ReadTablesProjection, readmodels.JobSearchProjection} {
-		group := cfg.KafkaTopicPrefix + projection
-		deadline := time.Now().Add(90 * time.Second)
-		for {
-			res, err := client.DescribeGroups(context.Background(), &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
-			stable := err == nil && len(res.Groups) == 1 && res.Groups[0].GroupState == "Stable" && len(res.Groups[0].Members) == 2*4
-			if stable {
-				for _, m := range res.Groups[0].Members {
-					n := 0
-					for _, tp := range m.MemberAssignments.Topics {
-						n += len(tp.Partitions)
-					}
-					stable = stable && n > 0
-				}
-			}
-			if stable {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("group %s never became stable with both processes' members owning partitions (err %v)", group, err)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
+	awaitStableGroups(t, cfg, 2)
 
 	relay := cfg
 	relay.Roles = []string{app.RoleRelay}
@@ -148,5 +120,37 @@ func TestTwoProjectorProcessesShareThePartitionsAndApplyEachEventOnce(t *testing
 			t.Errorf("%s: the processes applied %d + %d = %d events, want each of the %d exactly once", projection, a, b, a+b, events)
 		}
 		t.Logf("%s: %d + %d of %d events", projection, a, b, events)
+	}
+}
+
+// awaitStableGroups waits until the consumer group of every projection is stable with the
+// members of `processes` projector processes (each subscribes once per topic: 4 stream
+// types) all owning partitions, so no rebalance moves a partition while a test measures.
+func awaitStableGroups(t *testing.T, cfg app.Config, processes int) {
+	t.Helper()
+	client := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...)}
+	for _, projection := range []string{readmodels.ReadTablesProjection, readmodels.JobSearchProjection} {
+		group := cfg.KafkaTopicPrefix + projection
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			res, err := client.DescribeGroups(context.Background(), &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+			stable := err == nil && len(res.Groups) == 1 && res.Groups[0].GroupState == "Stable" && len(res.Groups[0].Members) == processes*4
+			if stable {
+				for _, m := range res.Groups[0].Members {
+					n := 0
+					for _, tp := range m.MemberAssignments.Topics {
+						n += len(tp.Partitions)
+					}
+					stable = stable && n > 0
+				}
+			}
+			if stable {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("group %s never became stable with %d processes' members owning partitions (err %v)", group, processes, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	}
 }
