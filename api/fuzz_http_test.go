@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
+
 	"github.com/jobboard/jobboard/internal/app"
 	"github.com/jobboard/jobboard/internal/testenv"
+	"github.com/jobboard/jobboard/readmodels"
 )
 
 const fuzzOperatorToken = "operator-token-for-fuzzing"
@@ -29,7 +32,18 @@ func FuzzHTTP(f *testing.F) {
 		HTTPAddr: "127.0.0.1:0", OperatorToken: fuzzOperatorToken, LogLevel: "error",
 		ShutdownTimeout: 5 * time.Second, ReadinessTimeout: 2 * time.Second,
 		Roles: []string{app.RoleAPI}, KafkaTopicPrefix: "fuzz.", KafkaPartitions: 1, ExpiryInterval: time.Minute,
+		ElasticsearchIndexPrefix: "fuzz-" + testenv.RandomSuffix() + "-",
 	}
+	// The search index exists, as in any running system (the projectors role creates it);
+	// without it search answers 503 by design, which is not what this target explores.
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{cfg.ElasticsearchURL}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := readmodels.EnsureSearchIndex(context.Background(), es, cfg.SearchIndexPrefix()+"-v1", cfg.SearchAlias()); err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = readmodels.DeleteIndex(context.Background(), es, cfg.SearchIndexPrefix()+"-v1") })
 	m, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		f.Fatal(err)
