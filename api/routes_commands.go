@@ -109,17 +109,7 @@ func (s *Server) handlePostJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUpdateJob(w http.ResponseWriter, r *http.Request) {
-	p, err := requireRole(r.Context(), RoleEmployer)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	version, err := ifMatch(r)
+	p, id, version, err := commandTarget(r, RoleEmployer)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -148,17 +138,7 @@ type paymentAnswer struct {
 }
 
 func (s *Server) handlePayForListing(w http.ResponseWriter, r *http.Request) {
-	p, err := requireRole(r.Context(), RoleEmployer)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	version, err := ifMatch(r)
+	p, id, version, err := commandTarget(r, RoleEmployer)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -185,17 +165,7 @@ func (s *Server) handlePayForListing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCloseJob(w http.ResponseWriter, r *http.Request) {
-	p, err := requireRole(r.Context(), RoleEmployer)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	version, err := ifMatch(r)
+	p, id, version, err := commandTarget(r, RoleEmployer)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -254,17 +224,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleWithdrawApplication(w http.ResponseWriter, r *http.Request) {
-	p, err := requireRole(r.Context(), RoleCandidate)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	version, err := ifMatch(r)
+	p, id, version, err := commandTarget(r, RoleCandidate)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -282,17 +242,7 @@ func (s *Server) handleWithdrawApplication(w http.ResponseWriter, r *http.Reques
 }
 
 func (s *Server) handleChangeApplicationStatus(w http.ResponseWriter, r *http.Request) {
-	p, err := requireRole(r.Context(), RoleEmployer)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	version, err := ifMatch(r)
+	p, id, version, err := commandTarget(r, RoleEmployer)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -308,6 +258,20 @@ func (s *Server) handleChangeApplicationStatus(w http.ResponseWriter, r *http.Re
 		return
 	}
 	writeCommandAnswer(w, http.StatusOK, res, "", applicationAnswer{commandAnswer: answerOf(res), Status: in.Status})
+}
+
+// commandTarget is the preamble of every command on an existing resource, in the order its
+// errors are answered: the caller in the route's role (401/403), the resource's id from the
+// path (404) and the If-Match version (400; 0 when absent).
+func commandTarget(r *http.Request, role Role) (p Principal, id string, version int64, err error) {
+	if p, err = requireRole(r.Context(), role); err != nil {
+		return p, "", 0, err
+	}
+	if id, err = pathID(r); err != nil {
+		return p, "", 0, err
+	}
+	version, err = ifMatch(r)
+	return p, id, version, err
 }
 
 // pathID is the {id} of the route: ids are UUIDs (API.md), so anything else names nothing
