@@ -24,6 +24,11 @@ func wholeSystemConfig(t *testing.T) app.Config {
 	t.Helper()
 	cfg := stackConfig(t)
 	cfg.Roles = app.AllRoles
+	// The whole suite runs in parallel under -race on 2 cores, where a projection can lag
+	// past the production bound of 5 s; these tests assert that a token makes the first read
+	// wait and succeed, so they give it room. The bound itself is tested with 500 ms in
+	// TestAConsistencyTokenThatCannotBeSatisfiedAnswers504.
+	cfg.ConsistencyTimeout = 60 * time.Second
 	index := strings.TrimRight(cfg.ElasticsearchURL, "/") + "/" + cfg.ElasticsearchIndexPrefix + readmodels.DefaultSearchIndex
 	// Registered before start, so it runs after Main.Close.
 	t.Cleanup(func() {
