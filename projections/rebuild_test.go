@@ -290,17 +290,29 @@ func TestRebuildPromotesWhileQueriesKeepAnswering(t *testing.T) {
 	}
 }
 
-// catchUp applies to p every event after from not applied yet, as the live projector's
-// consumer would.
+// catchUp applies to p every event after from up to the newest event in the store, as
+// the live projector's consumer would. Reads are commit-safe: a transaction anywhere on
+// the server (another test's, another database's) holds the newest events back for a
+// while, so an empty read means "not yet", not "done".
 func catchUp(t *testing.T, ctx context.Context, env rebuildEnv, p projections.Projector, from eventstore.Position) {
 	t.Helper()
-	for pos := from; ; {
+	var head eventstore.Position
+	if err := env.pool.QueryRow(ctx, `SELECT transaction_id::text::bigint, global_position FROM events
+		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`).Scan(&head.TransactionID, &head.GlobalPosition); err != nil {
+		t.Fatal(err)
+	}
+	for pos := from; pos.Less(head); {
 		evs, err := env.store.ReadAll(ctx, pos, 1000, eventstore.ReadFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(evs) == 0 {
-			return
+			select {
+			case <-ctx.Done():
+				t.Fatalf("catching up to %v: %v (at %v)", head, ctx.Err(), pos)
+			case <-time.After(20 * time.Millisecond):
+			}
+			continue
 		}
 		batch := make([]projections.Event, len(evs))
 		for i, e := range evs {
