@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -330,7 +332,12 @@ var versionSuffix = regexp.MustCompile(`_v[0-9]+$`)
 func (r *Rebuilder) begin(ctx context.Context, projection string) (*rebuildRun, error) {
 	def, ok := r.defs[projection]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownProjection, projection)
+		names := make([]string, 0, len(r.defs))
+		for name := range r.defs {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("%w: %q (the projections are %s)", ErrUnknownProjection, projection, strings.Join(names, ", "))
 	}
 	if err := r.reclaimAbandoned(ctx, projection); err != nil {
 		return nil, err

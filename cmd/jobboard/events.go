@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/eventstore"
@@ -202,11 +201,11 @@ func runExport(cmd *cobra.Command, replay bool, f filterFlags, format, out strin
 	if err != nil {
 		return err
 	}
-	pp, err := newProgressPrinter(progress, cmd.Name())
+	pp, err := newProgressPrinter(cmd.ErrOrStderr(), progress, cmd.Name())
 	if err != nil {
 		return err
 	}
-	f.warnUnknown(os.Stderr)
+	f.warnUnknown(cmd.ErrOrStderr())
 	d, err := openHistory(cmd)
 	if err != nil {
 		return err
@@ -243,7 +242,7 @@ func runExport(cmd *cobra.Command, replay bool, f filterFlags, format, out strin
 		return err
 	}
 	if pp.enabled() {
-		fmt.Fprintf(os.Stderr, "%s: %d events in %s; resume with --after %d\n",
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d events in %s; resume with --after %d\n",
 			cmd.Name(), res.Events, res.Elapsed.Round(time.Millisecond), res.Last.GlobalPosition)
 	}
 	return nil
@@ -299,7 +298,7 @@ NDJSON line each (the relay's envelope), flushed as they arrive so pipes see the
 			if err != nil {
 				return err
 			}
-			f.warnUnknown(os.Stderr)
+			f.warnUnknown(cmd.ErrOrStderr())
 			ctx := cmd.Context()
 			d, err := openHistory(cmd)
 			if err != nil {
@@ -342,12 +341,12 @@ type progressPrinter struct {
 	every time.Duration
 }
 
-func newProgressPrinter(mode, label string) (*progressPrinter, error) {
-	p := &progressPrinter{mode: mode, label: label, w: os.Stderr, every: 2 * time.Second}
+func newProgressPrinter(w io.Writer, mode, label string) (*progressPrinter, error) {
+	p := &progressPrinter{mode: mode, label: label, w: w, every: 2 * time.Second}
 	switch mode {
 	case "auto":
 		p.mode = "lines"
-		if term.IsTerminal(int(os.Stderr.Fd())) {
+		if isTerminal(w) {
 			p.mode = "bar"
 		}
 	case "bar", "lines", "off":

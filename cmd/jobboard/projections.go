@@ -366,7 +366,8 @@ func newProjectionsDLQCommand(f *projectionFlags) *cobra.Command {
 			case readmodels.JobSearchProjection:
 				p, err = projections.NewJobSearchProjector(d.pool, d.es, projections.JobSearchConfig{FollowLive: true})
 			default:
-				err = fmt.Errorf("%w: %q", projections.ErrUnknownProjection, args[0])
+				err = fmt.Errorf("%w: %q (the projections are %s, %s)", projections.ErrUnknownProjection, args[0],
+					readmodels.JobSearchProjection, readmodels.ReadTablesProjection)
 			}
 			if err != nil {
 				return err

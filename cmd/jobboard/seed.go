@@ -47,7 +47,7 @@ today 00:00 UTC. Seeding the same seed twice into one database is refused: pick 
 			if err != nil {
 				return fmt.Errorf("--end: %w", err)
 			}
-			pp, err := newProgressPrinter(progress, "seed")
+			pp, err := newProgressPrinter(cmd.ErrOrStderr(), progress, "seed")
 			if err != nil {
 				return err
 			}
