@@ -175,7 +175,7 @@ func NewPublisher(cfg PublisherConfig, logger watermill.LoggerAdapter) (*Publish
 		return nil, fmt.Errorf("bus: invalid publisher config: %w", err)
 	}
 	logger = logger.With(watermill.LogFields{"component": "kafka_publisher"})
-	info, errs := kafkaLoggers(logger, nil)
+	info, errs := kafkaLoggers(logger)
 	transport := &kafka.Transport{
 		ClientID:    cfg.ClientID,
 		MetadataTTL: cfg.MetadataTTL,

@@ -306,7 +306,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 
 	var run func(ctx context.Context)
 	if s.cfg.ConsumerGroup != "" {
-		info, errs := kafkaLoggers(logger, nil)
+		info, errs := kafkaLoggers(logger)
 		group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 			ID:                     s.cfg.ConsumerGroup,
 			Brokers:                s.cfg.Brokers,
@@ -462,7 +462,7 @@ func (s *Subscriber) consumePartition(
 	}
 
 	logger = logger.With(watermill.LogFields{"partition": partition})
-	info, errs := kafkaLoggers(logger, nil)
+	info, errs := kafkaLoggers(logger)
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:          s.cfg.Brokers,
 		Topic:            topic,

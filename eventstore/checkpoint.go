@@ -15,15 +15,6 @@ func (s *Store) Checkpoint(ctx context.Context, name string) (Position, error) {
 	return p, nil
 }
 
-// SaveCheckpoint saves pos under name. A checkpoint never moves back: saving a position
-// before the saved one changes nothing.
-func (s *Store) SaveCheckpoint(ctx context.Context, name string, pos Position) error {
-	if err := saveCheckpoint(ctx, s.pool, name, pos); err != nil {
-		return fmt.Errorf("save checkpoint %q at %s: %w", name, pos, err)
-	}
-	return nil
-}
-
 func loadCheckpoint(ctx context.Context, q querier, name string) (Position, error) {
 	if name == "" {
 		return Position{}, errors.New("empty checkpoint name")

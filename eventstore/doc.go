@@ -26,8 +26,9 @@
 //
 // # Wake-ups
 //
-// Every append calls pg_notify on the store's channel ("events") in the append transaction
-// itself, so the notification is delivered when, and only if, the append commits. Tailing
+// After an append commits, the store calls pg_notify on its channel ("events"); a NOTIFY
+// inside the appending transaction would serialise every commit on PostgreSQL's notify
+// lock. AppendTx leaves the commit to the caller, who calls Store.Notify after it. Tailing
 // readers LISTEN on that channel and also poll (1 s by default) in case a notification was
 // lost (a reconnect, a transaction that committed without notifying).
 //

@@ -15,17 +15,18 @@ import (
 )
 
 // Metadata keys of the messages the relay publishes. The bus maps them to Kafka headers and
-// uses MetadataPartitionKey as the Kafka message key.
+// uses the partition key as the Kafka message key; consumers read them through bus.Metadata*
+// (the public contract: the two packages may not import each other, so the values repeat).
 const (
-	MetadataPartitionKey  = "partition_key"
-	MetadataEventType     = "event_type"
-	MetadataStreamID      = "stream_id"
-	MetadataStreamType    = "stream_type"
-	MetadataStreamVersion = "stream_version"
-	MetadataGlobalPos     = "global_position"
-	MetadataSchemaVersion = "schema_version"
-	MetadataCorrelationID = "correlation_id"
-	MetadataCausationID   = "causation_id"
+	metadataPartitionKey  = "partition_key"
+	metadataEventType     = "event_type"
+	metadataStreamID      = "stream_id"
+	metadataStreamType    = "stream_type"
+	metadataStreamVersion = "stream_version"
+	metadataGlobalPos     = "global_position"
+	metadataSchemaVersion = "schema_version"
+	metadataCorrelationID = "correlation_id"
+	metadataCausationID   = "causation_id"
 )
 
 // TopicFunc names the topic the events of a stream type are published to.
@@ -239,12 +240,12 @@ func (r *Relay) publish(ctx context.Context, events []Event, progressed func()) 
 	}
 	for _, topic := range topics {
 		backoff := r.cfg.MinBackoff
+		msgs, err := messages(byTopic[topic])
+		if err != nil {
+			return err
+		}
 		for {
-			msgs, err := messages(byTopic[topic])
-			if err != nil {
-				return err
-			}
-			err = r.pub.Publish(topic, msgs...)
+			err := r.pub.Publish(topic, msgs...)
 			if err == nil {
 				break
 			}
@@ -268,15 +269,15 @@ func messages(events []Event) ([]*message.Message, error) {
 			return nil, fmt.Errorf("encode event %s: %w", e.EventID, err)
 		}
 		m := message.NewMessage(e.EventID.String(), payload)
-		m.Metadata.Set(MetadataPartitionKey, e.StreamID)
-		m.Metadata.Set(MetadataEventType, e.Type)
-		m.Metadata.Set(MetadataStreamID, e.StreamID)
-		m.Metadata.Set(MetadataStreamType, e.StreamType)
-		m.Metadata.Set(MetadataStreamVersion, strconv.FormatInt(e.StreamVersion, 10))
-		m.Metadata.Set(MetadataGlobalPos, strconv.FormatInt(e.GlobalPosition, 10))
-		m.Metadata.Set(MetadataSchemaVersion, strconv.Itoa(e.SchemaVersion))
-		m.Metadata.Set(MetadataCorrelationID, e.Metadata.CorrelationID)
-		m.Metadata.Set(MetadataCausationID, e.Metadata.CausationID)
+		m.Metadata.Set(metadataPartitionKey, e.StreamID)
+		m.Metadata.Set(metadataEventType, e.Type)
+		m.Metadata.Set(metadataStreamID, e.StreamID)
+		m.Metadata.Set(metadataStreamType, e.StreamType)
+		m.Metadata.Set(metadataStreamVersion, strconv.FormatInt(e.StreamVersion, 10))
+		m.Metadata.Set(metadataGlobalPos, strconv.FormatInt(e.GlobalPosition, 10))
+		m.Metadata.Set(metadataSchemaVersion, strconv.Itoa(e.SchemaVersion))
+		m.Metadata.Set(metadataCorrelationID, e.Metadata.CorrelationID)
+		m.Metadata.Set(metadataCausationID, e.Metadata.CausationID)
 		msgs[i] = m
 	}
 	return msgs, nil

@@ -431,7 +431,7 @@ func (s *Store) readAll(ctx context.Context, q querier, after Position, limit in
 		limit = DefaultReadLimit
 	}
 	limit = min(limit, MaxReadLimit)
-	where, args := afterWhere(after, filter)
+	where, args := AfterWhere(after, filter)
 	args = append(args, limit)
 	rows, err := q.Query(ctx, `SELECT `+eventColumns+` FROM events WHERE `+where+`
 		AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -442,8 +442,10 @@ func (s *Store) readAll(ctx context.Context, q querier, after Position, limit in
 	return s.scanEvents(rows, min(limit, 1024))
 }
 
-// afterWhere selects the events after a position that match filter.
-func afterWhere(after Position, filter ReadFilter) (string, []any) {
+// AfterWhere is the SQL predicate, with its arguments ($1, $2, …), of the events after a
+// position that match filter: the selection of ReadAll, for queries of the events table
+// that must choose exactly the same rows (counts, the last event of an export).
+func AfterWhere(after Position, filter ReadFilter) (string, []any) {
 	var b strings.Builder
 	b.WriteString(`(transaction_id, global_position) > ($1::xid8, $2::bigint)`)
 	args := []any{after.TransactionID, after.GlobalPosition}
@@ -474,7 +476,7 @@ func afterWhere(after Position, filter ReadFilter) (string, []any) {
 // released since. A tailing reader then reads again soon, since the transaction holding them
 // back may never notify.
 func moreAfter(ctx context.Context, q querier, after Position, filter ReadFilter) (bool, error) {
-	where, args := afterWhere(after, filter)
+	where, args := AfterWhere(after, filter)
 	var more bool
 	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE `+where+`)`, args...).Scan(&more)
 	return more, err

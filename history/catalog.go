@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,7 +30,7 @@ func NewCatalog(pool *pgxpool.Pool) (*Catalog, error) {
 // same meaning as eventstore.Store.ReadAll (events held back by transactions in flight
 // included, so it is an estimate of what an export will write).
 func (c *Catalog) Count(ctx context.Context, after eventstore.Position, filter eventstore.ReadFilter) (int64, error) {
-	where, args := whereAfter(after, filter)
+	where, args := eventstore.AfterWhere(after, filter)
 	var n int64
 	if err := c.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE `+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count events: %w", err)
@@ -42,7 +41,7 @@ func (c *Catalog) Count(ctx context.Context, after eventstore.Position, filter e
 // Last returns the position of the last committed event after a position that matches
 // filter, in commit-safe order, and false when there is none.
 func (c *Catalog) Last(ctx context.Context, after eventstore.Position, filter eventstore.ReadFilter) (eventstore.Position, bool, error) {
-	where, args := whereAfter(after, filter)
+	where, args := eventstore.AfterWhere(after, filter)
 	var p eventstore.Position
 	err := c.pool.QueryRow(ctx, `SELECT transaction_id, global_position FROM events WHERE `+where+`
 		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`, args...).Scan(&p.TransactionID, &p.GlobalPosition)
@@ -70,31 +69,4 @@ func (c *Catalog) Head(ctx context.Context) (eventstore.Position, error) {
 		return eventstore.Start, fmt.Errorf("head of the history: %w", err)
 	}
 	return p, nil
-}
-
-// whereAfter mirrors the store's selection of ReadAll.
-func whereAfter(after eventstore.Position, filter eventstore.ReadFilter) (string, []any) {
-	var b strings.Builder
-	b.WriteString(`(transaction_id, global_position) > ($1::xid8, $2::bigint)`)
-	args := []any{after.TransactionID, after.GlobalPosition}
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	if len(filter.Types) > 0 {
-		b.WriteString(` AND event_type = ANY(` + arg(filter.Types) + `::text[])`)
-	}
-	if filter.StreamType != "" {
-		b.WriteString(` AND stream_type = ` + arg(filter.StreamType))
-	}
-	if filter.StreamID != "" {
-		b.WriteString(` AND stream_id = ` + arg(filter.StreamID))
-	}
-	if !filter.Since.IsZero() {
-		b.WriteString(` AND recorded_at >= ` + arg(filter.Since) + `::timestamptz`)
-	}
-	if !filter.Until.IsZero() {
-		b.WriteString(` AND recorded_at < ` + arg(filter.Until) + `::timestamptz`)
-	}
-	return b.String(), args
 }

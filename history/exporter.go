@@ -205,19 +205,9 @@ func (x *Exporter) Export(ctx context.Context, w io.Writer) (Result, error) {
 		if err != nil {
 			return res, fmt.Errorf("history: read after %s: %w", res.Last, err)
 		}
-		for _, e := range events {
-			if cfg.Upcast != nil {
-				if e, err = cfg.Upcast.Upcast(e); err != nil {
-					return res, fmt.Errorf("history: %w", err)
-				}
-			}
-			if err := enc.encode(e); err != nil {
-				return res, fmt.Errorf("history: write event %d: %w", e.GlobalPosition, err)
-			}
-		}
 		// Flush every batch: the output never holds more than one batch either.
-		if err := enc.flush(); err != nil {
-			return res, fmt.Errorf("history: write: %w", err)
+		if err := writeBatch(enc, cfg.Upcast, events); err != nil {
+			return res, fmt.Errorf("history: %w", err)
 		}
 		if len(events) > 0 {
 			res.Events += int64(len(events))
@@ -254,4 +244,23 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// writeBatch writes events, upcast by up when it is set, and flushes them.
+func writeBatch(enc encoder, up *eventstore.Registry, events []eventstore.Event) error {
+	for _, e := range events {
+		if up != nil {
+			var err error
+			if e, err = up.Upcast(e); err != nil {
+				return err
+			}
+		}
+		if err := enc.encode(e); err != nil {
+			return fmt.Errorf("write event %d: %w", e.GlobalPosition, err)
+		}
+	}
+	if err := enc.flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
 }

@@ -27,16 +27,6 @@ type TailConfig struct {
 	BatchSize int
 	// PollInterval is how long to wait for a notification before reading anyway. Default 1 s.
 	PollInterval time.Duration
-	// OnBatch, when set, is called after each batch is written and flushed.
-	OnBatch func(TailBatchParams)
-}
-
-// TailBatchParams describes a batch Tail wrote.
-type TailBatchParams struct {
-	// Events is the number of events in the batch.
-	Events int
-	// Last is the position of its last event.
-	Last eventstore.Position
 }
 
 // Tail writes every selected event after cfg.After to w as NDJSON, then every event
@@ -52,22 +42,8 @@ func Tail(ctx context.Context, src Follower, w io.Writer, cfg TailConfig) error 
 	}
 	tc := eventstore.TailConfig{After: cfg.After, Filter: cfg.Filter, BatchSize: cfg.BatchSize, PollInterval: cfg.PollInterval}
 	return src.Tail(ctx, tc, func(_ context.Context, b eventstore.TailBatch) error {
-		for _, e := range b.Events {
-			if cfg.Upcast != nil {
-				var err error
-				if e, err = cfg.Upcast.Upcast(e); err != nil {
-					return fmt.Errorf("history: tail: %w", err)
-				}
-			}
-			if err := enc.encode(e); err != nil {
-				return fmt.Errorf("history: tail: write event %d: %w", e.GlobalPosition, err)
-			}
-		}
-		if err := enc.flush(); err != nil {
-			return fmt.Errorf("history: tail: write: %w", err)
-		}
-		if cfg.OnBatch != nil {
-			cfg.OnBatch(TailBatchParams{Events: len(b.Events), Last: b.Last()})
+		if err := writeBatch(enc, cfg.Upcast, b.Events); err != nil {
+			return fmt.Errorf("history: tail: %w", err)
 		}
 		return nil
 	})
