@@ -108,3 +108,31 @@ func freshEvents(ctx context.Context, tx pgx.Tx, schema string, events []Event) 
 	}
 	return fresh, out, nil
 }
+
+// applyFresh queues, with queue, the statements of every event of events newer than what
+// schema has applied (see freshEvents), and sends them with the applied versions in one
+// pipelined round trip inside tx.
+func applyFresh(ctx context.Context, tx pgx.Tx, schema string, events []Event, queue func(*pgx.Batch, Event) error) error {
+	fresh, b, err := freshEvents(ctx, tx, schema, events)
+	if err != nil {
+		return err
+	}
+	queued := make([]Event, b.Len()) // the event of each statement
+	for _, ev := range fresh {
+		if ev.Payload == nil {
+			continue
+		}
+		if err := queue(b, ev); err != nil {
+			return fmt.Errorf("apply %s %s v%d: %w", ev.Type, ev.StreamID, ev.StreamVersion, err)
+		}
+		for len(queued) < b.Len() {
+			queued = append(queued, ev)
+		}
+	}
+	return sendBatch(ctx, tx, b, func(i int) string {
+		if ev := queued[i]; ev.Payload != nil {
+			return fmt.Sprintf("apply %s %s v%d", ev.Type, ev.StreamID, ev.StreamVersion)
+		}
+		return "record applied versions"
+	})
+}

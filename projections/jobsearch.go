@@ -124,27 +124,8 @@ func (p *JobSearchProjector) Apply(ctx context.Context, events []Event) error {
 			}
 		}
 	}
-	fresh, b, err := freshEvents(ctx, tx, t.schema, events)
-	if err != nil {
-		return fmt.Errorf("%s: %w", p.Name(), err)
-	}
-	queued := make([]Event, b.Len())
-	for _, ev := range fresh {
-		if ev.Payload == nil {
-			continue
-		}
-		if err := p.apply(b, t.schema, ev, touch); err != nil {
-			return fmt.Errorf("%s: apply %s %s v%d: %w", p.Name(), ev.Type, ev.StreamID, ev.StreamVersion, err)
-		}
-		for len(queued) < b.Len() {
-			queued = append(queued, ev)
-		}
-	}
-	if err := sendBatch(ctx, tx, b, func(i int) string {
-		if ev := queued[i]; ev.Payload != nil {
-			return fmt.Sprintf("apply %s %s v%d", ev.Type, ev.StreamID, ev.StreamVersion)
-		}
-		return "record applied versions"
+	if err := applyFresh(ctx, tx, t.schema, events, func(b *pgx.Batch, ev Event) error {
+		return p.apply(b, t.schema, ev, touch)
 	}); err != nil {
 		return fmt.Errorf("%s: %w", p.Name(), err)
 	}
@@ -295,21 +276,30 @@ func (p *JobSearchProjector) write(ctx context.Context, index string, docs []ver
 		errs = append(errs, err)
 		mu.Unlock()
 	}
+	bodies := make([][]byte, len(docs))
+	size := 0
+	for i, d := range docs {
+		body, err := json.Marshal(d.doc)
+		if err != nil {
+			return Permanent(fmt.Errorf("encode document %s: %w", d.doc.ID, err))
+		}
+		bodies[i] = body
+		size += len(body) + 512 // the body and, generously, its action line
+	}
+	// Each worker allocates a buffer of FlushBytes up front: sized to the batch (a live
+	// batch is a few kB), capped at 10 MiB per request (rebuilds).
 	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
 		Client:     p.es,
 		Index:      index,
 		NumWorkers: p.cfg.BulkWorkers,
-		FlushBytes: 10 << 20,
+		FlushBytes: min(10<<20, size+1),
 		Refresh:    p.cfg.Refresh,
 	})
 	if err != nil {
 		return fmt.Errorf("bulk indexer: %w", err)
 	}
-	for _, d := range docs {
-		body, err := json.Marshal(d.doc)
-		if err != nil {
-			return Permanent(fmt.Errorf("encode document %s: %w", d.doc.ID, err))
-		}
+	for i, d := range docs {
+		body := bodies[i]
 		version := d.version
 		err = bi.Add(ctx, esutil.BulkIndexerItem{
 			Action:      "index",

@@ -71,27 +71,8 @@ func (p *ReadTablesProjector) Apply(ctx context.Context, events []Event) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.Name(), err)
 	}
-	fresh, b, err := freshEvents(ctx, tx, t.schema, events)
-	if err != nil {
-		return fmt.Errorf("%s: %w", p.Name(), err)
-	}
-	queued := make([]Event, b.Len()) // the event of each statement
-	for _, ev := range fresh {
-		if ev.Payload == nil {
-			continue
-		}
-		if err := p.apply(b, t.schema, ev); err != nil {
-			return fmt.Errorf("%s: apply %s %s v%d: %w", p.Name(), ev.Type, ev.StreamID, ev.StreamVersion, err)
-		}
-		for len(queued) < b.Len() {
-			queued = append(queued, ev)
-		}
-	}
-	if err := sendBatch(ctx, tx, b, func(i int) string {
-		if ev := queued[i]; ev.Payload != nil {
-			return fmt.Sprintf("apply %s %s v%d", ev.Type, ev.StreamID, ev.StreamVersion)
-		}
-		return "record applied versions"
+	if err := applyFresh(ctx, tx, t.schema, events, func(b *pgx.Batch, ev Event) error {
+		return p.apply(b, t.schema, ev)
 	}); err != nil {
 		return fmt.Errorf("%s: %w", p.Name(), err)
 	}

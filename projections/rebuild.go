@@ -683,7 +683,8 @@ func (r *Rebuilder) promote(ctx context.Context, run *rebuildRun, step func() (i
 		}
 	}
 	if run.to.Index != "" {
-		if err := readmodels.FinishBulkLoad(ctx, r.es, run.to.Index); err != nil {
+		// The final catch-up wrote without refresh; the settings are restored already.
+		if err := readmodels.RefreshIndex(ctx, r.es, run.to.Index); err != nil {
 			return err
 		}
 	}

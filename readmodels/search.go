@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -285,6 +286,12 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
 		return SearchResult{}, apperr.Wrap(apperr.Unavailable, err, "search is unavailable")
+	}
+	if res.StatusCode == http.StatusNotFound {
+		// No index behind the alias yet (an API started before the projectors created it):
+		// search is unavailable for now, not broken.
+		return SearchResult{}, apperr.Wrap(apperr.Unavailable, fmt.Errorf("search %s: %s: %s", s.cfg.SearchAlias, res.Status(), raw),
+			"search is not ready yet; retry shortly")
 	}
 	if res.IsError() {
 		return SearchResult{}, fmt.Errorf("search %s: %s: %s", s.cfg.SearchAlias, res.Status(), raw)

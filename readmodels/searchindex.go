@@ -164,10 +164,6 @@ const searchIndexBody = `{
   }
 }`
 
-// SearchIndexMapping returns the index creation body (settings and mappings) of the job
-// search index, for rebuilds that create version N+1.
-func SearchIndexMapping() string { return searchIndexBody }
-
 // EnsureSearchIndex creates index with the job search mapping if it does not exist, and
 // points alias at it if the alias does not exist yet. An existing index gets the current
 // mapping's fields added (additive changes only: the mapping is strict, so a projector of a
@@ -215,12 +211,7 @@ func EnsureSearchIndex(ctx context.Context, es *elasticsearch.Client, index, ali
 	if err != nil {
 		return fmt.Errorf("put alias %s on %s: %w", alias, index, err)
 	}
-	defer res.Body.Close()
-	if res.IsError() {
-		body, _ := io.ReadAll(res.Body)
-		return fmt.Errorf("put alias %s on %s: %s: %s", alias, index, res.Status(), body)
-	}
-	return nil
+	return esError(res, fmt.Sprintf("put alias %s on %s", alias, index))
 }
 
 // putSearchMapping adds the current mapping's fields to an existing index.
@@ -235,12 +226,7 @@ func putSearchMapping(ctx context.Context, es *elasticsearch.Client, index strin
 	if err != nil {
 		return fmt.Errorf("put mapping of %s: %w", index, err)
 	}
-	defer res.Body.Close()
-	if res.IsError() {
-		b, _ := io.ReadAll(res.Body)
-		return fmt.Errorf("put mapping of %s: %s: %s", index, res.Status(), b)
-	}
-	return nil
+	return esError(res, "put mapping of "+index)
 }
 
 // CreateSearchIndexForBulk creates index with the job search mapping, tuned for a bulk
@@ -258,12 +244,7 @@ func CreateSearchIndexForBulk(ctx context.Context, es *elasticsearch.Client, ind
 	if err != nil {
 		return fmt.Errorf("create index %s: %w", index, err)
 	}
-	defer res.Body.Close()
-	if res.IsError() {
-		rb, _ := io.ReadAll(res.Body)
-		return fmt.Errorf("create index %s: %s: %s", index, res.Status(), rb)
-	}
-	return nil
+	return esError(res, "create index "+index)
 }
 
 // FinishBulkLoad restores the default refresh interval of an index filled by a bulk load
@@ -277,7 +258,12 @@ func FinishBulkLoad(ctx context.Context, es *elasticsearch.Client, index string)
 	if err := esError(res, "settings of "+index); err != nil {
 		return err
 	}
-	res, err = es.Indices.Refresh(es.Indices.Refresh.WithIndex(index), es.Indices.Refresh.WithContext(ctx))
+	return RefreshIndex(ctx, es, index)
+}
+
+// RefreshIndex makes everything written to index searchable.
+func RefreshIndex(ctx context.Context, es *elasticsearch.Client, index string) error {
+	res, err := es.Indices.Refresh(es.Indices.Refresh.WithIndex(index), es.Indices.Refresh.WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("refresh %s: %w", index, err)
 	}

@@ -269,24 +269,6 @@ func (s *Store) GetCompany(ctx context.Context, id string) (Company, error) {
 	return c, nil
 }
 
-// GetCandidate returns a candidate.
-func (s *Store) GetCandidate(ctx context.Context, id string) (Candidate, error) {
-	schema, err := s.tablesSchema(ctx)
-	if err != nil {
-		return Candidate{}, err
-	}
-	var c Candidate
-	err = s.pool.QueryRow(ctx, fmt.Sprintf(`SELECT id, name, email FROM %s.candidates WHERE id = $1`, schema), id).
-		Scan(&c.ID, &c.Name, &c.Email)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Candidate{}, apperr.New(apperr.NotFound, "candidate %s not found", id)
-	}
-	if err != nil {
-		return Candidate{}, fmt.Errorf("get candidate %s: %w", id, err)
-	}
-	return c, nil
-}
-
 // JobApplications lists the applications to a job, newest first, optionally of one status.
 // Candidate name and email are joined at read time, so an application projected before its
 // candidate shows them as soon as the candidate arrives.

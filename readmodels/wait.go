@@ -9,35 +9,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/jobboard/jobboard/internal/apperr"
+	"github.com/jobboard/jobboard/internal/consistency"
 )
 
-// StreamVersion is a stream at a version (a consistency token's position).
-type StreamVersion struct {
-	StreamID string
-	Version  int64
-}
+// StreamVersion is a stream at a version: a consistency token's position.
+type StreamVersion = consistency.Position
 
 // ErrWaitTimeout: the projection did not apply the awaited events in time. Errors wrapping
 // it are apperr Timeout errors (504).
 var ErrWaitTimeout = errors.New("readmodels: projection has not applied the events in time")
-
-// AppliedVersion returns the highest version of streamID that projection's live version
-// applied, 0 if none.
-func (s *Store) AppliedVersion(ctx context.Context, projection, streamID string) (int64, error) {
-	t, err := s.targets.get(ctx, projection)
-	if err != nil {
-		return 0, err
-	}
-	var v int64
-	err = s.pool.QueryRow(ctx, fmt.Sprintf(`SELECT version FROM %s.applied_streams WHERE stream_id = $1`, t.Schema), streamID).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("applied version of %s in %s: %w", streamID, projection, err)
-	}
-	return v, nil
-}
 
 // WaitForStream returns once the live version of projection has applied streamID up to
 // version, or an apperr Timeout error wrapping ErrWaitTimeout after timeout (or ctx's end,
@@ -79,14 +59,38 @@ func (s *Store) WaitForStreams(ctx context.Context, projection string, timeout t
 	}
 }
 
+// notApplied returns the positions that projection's live version has not applied yet,
+// with one query for all of them.
 func (s *Store) notApplied(ctx context.Context, projection string, positions []StreamVersion) ([]StreamVersion, error) {
+	if len(positions) == 0 {
+		return nil, nil
+	}
+	t, err := s.targets.get(ctx, projection)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(positions))
+	for i, p := range positions {
+		ids[i] = p.StreamID
+	}
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT stream_id, version FROM %s.applied_streams WHERE stream_id = ANY($1)`, t.Schema), ids)
+	if err != nil {
+		return nil, fmt.Errorf("applied versions in %s: %w", projection, err)
+	}
+	applied := make(map[string]int64, len(ids))
+	var (
+		id string
+		v  int64
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &v}, func() error {
+		applied[id] = v
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("applied versions in %s: %w", projection, err)
+	}
 	var rest []StreamVersion
 	for _, p := range positions {
-		v, err := s.AppliedVersion(ctx, projection, p.StreamID)
-		if err != nil {
-			return nil, err
-		}
-		if v < p.Version {
+		if applied[p.StreamID] < p.Version {
 			rest = append(rest, p)
 		}
 	}

@@ -3,11 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jobboard/jobboard/api"
-	"github.com/jobboard/jobboard/internal/apperr"
 	"github.com/jobboard/jobboard/internal/consistency"
 	"github.com/jobboard/jobboard/readmodels"
 )
@@ -35,11 +33,7 @@ func (q queryPort) WaitFor(ctx context.Context, rm api.ReadModel, timeout time.D
 	if err != nil {
 		return err
 	}
-	vs := make([]readmodels.StreamVersion, len(positions))
-	for i, p := range positions {
-		vs[i] = readmodels.StreamVersion{StreamID: p.StreamID, Version: p.Version}
-	}
-	return q.store.WaitForStreams(ctx, projection, timeout, vs...)
+	return q.store.WaitForStreams(ctx, projection, timeout, positions...)
 }
 
 func (q queryPort) SearchJobs(ctx context.Context, p api.SearchJobsParams) (api.JobSearchResult, error) {
@@ -49,11 +43,6 @@ func (q queryPort) SearchJobs(ctx context.Context, p api.SearchJobsParams) (api.
 		Currency: p.Currency, CompanyID: p.CompanyID, Sort: p.Sort, Limit: p.Limit, Cursor: p.Cursor,
 	})
 	if err != nil {
-		if apperr.CodeOf(err) == apperr.Internal && strings.Contains(err.Error(), "index_not_found_exception") {
-			// The projectors have not created the index yet (an API started before them):
-			// search is unavailable for now, not broken.
-			return api.JobSearchResult{}, apperr.Wrap(apperr.Unavailable, err, "search is not ready yet; retry shortly")
-		}
 		return api.JobSearchResult{}, err
 	}
 	out := api.JobSearchResult{
