@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/jobboard/jobboard/history"
 )
 
 // Mix shapes the history. Shares are probabilities in [0, 1].
@@ -168,12 +170,5 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Progress is how far a seed is.
-type Progress struct {
-	// Done is the number of events committed so far; Total the number to write.
-	Done, Total int64
-	// Elapsed is the time since the start.
-	Elapsed time.Duration
-	// Final is set on the last call.
-	Final bool
-}
+// Progress is how far a seed is: Done events committed of Total to write.
+type Progress = history.Progress

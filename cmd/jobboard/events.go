@@ -220,7 +220,7 @@ func runExport(cmd *cobra.Command, replay bool, f filterFlags, format, out strin
 		Index: d.catalog,
 	}
 	if pp.enabled() {
-		cfg.Progress = func(p history.Progress) { pp.update(p.Done, p.Total, p.Elapsed, p.Final) }
+		cfg.Progress = pp.progress
 	}
 	if replay {
 		cfg.Upcast = d.registry
@@ -358,7 +358,9 @@ func newProgressPrinter(w io.Writer, mode, label string) (*progressPrinter, erro
 
 func (p *progressPrinter) enabled() bool { return p.mode != "off" }
 
-func (p *progressPrinter) update(done, total int64, elapsed time.Duration, final bool) {
+// update shows done of total; line is the text of a progress line (lines mode), called only
+// when one is printed.
+func (p *progressPrinter) update(done, total int64, final bool, line func() string) {
 	switch p.mode {
 	case "bar":
 		if p.bar == nil {
@@ -395,29 +397,30 @@ func (p *progressPrinter) update(done, total int64, elapsed time.Duration, final
 			return
 		}
 		p.last = now
-		fmt.Fprintln(p.w, progressLine(p.label, done, total, elapsed, final))
+		fmt.Fprintln(p.w, line())
 	}
 }
 
 // progressLine is "export: 120000/1000000 events (12.0%), 45000 events/s, ETA 20s".
-func progressLine(label string, done, total int64, elapsed time.Duration, final bool) string {
+func progressLine(label string, p history.Progress) string {
 	var b strings.Builder
-	rate := 0.0
-	if elapsed > 0 {
-		rate = float64(done) / elapsed.Seconds()
-	}
-	fmt.Fprintf(&b, "%s: %d", label, done)
-	if total > 0 {
-		fmt.Fprintf(&b, "/%d events (%.1f%%)", total, 100*float64(done)/float64(total))
+	fmt.Fprintf(&b, "%s: %d", label, p.Done)
+	if p.Total > 0 {
+		fmt.Fprintf(&b, "/%d events (%.1f%%)", p.Total, 100*float64(p.Done)/float64(p.Total))
 	} else {
 		b.WriteString(" events")
 	}
-	fmt.Fprintf(&b, ", %.0f events/s", rate)
+	fmt.Fprintf(&b, ", %.0f events/s", p.Rate())
 	switch {
-	case final:
-		fmt.Fprintf(&b, ", done in %s", elapsed.Round(time.Millisecond))
-	case total > done && rate > 0:
-		fmt.Fprintf(&b, ", ETA %s", time.Duration(float64(total-done)/rate*float64(time.Second)).Round(time.Second))
+	case p.Final:
+		fmt.Fprintf(&b, ", done in %s", p.Elapsed.Round(time.Millisecond))
+	case p.ETA() > 0:
+		fmt.Fprintf(&b, ", ETA %s", p.ETA().Round(time.Second))
 	}
 	return b.String()
+}
+
+// progress shows an export's or a seed's progress.
+func (p *progressPrinter) progress(h history.Progress) {
+	p.update(h.Done, h.Total, h.Final, func() string { return progressLine(p.label, h) })
 }

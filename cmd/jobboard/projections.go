@@ -13,7 +13,6 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -156,36 +155,17 @@ func newProjectionsRebuildCommand(f *projectionFlags) *cobra.Command {
 				return err
 			}
 			defer done()
-			stderr := cmd.ErrOrStderr()
-			var bar *progressbar.ProgressBar
-			lastLine := time.Time{}
+			var pp *progressPrinter
 			progress := func(s projections.RebuildStatus) {
-				if bar == nil && s.EventsTotal > 0 && isTerminal(stderr) {
-					bar = progressbar.NewOptions64(s.EventsTotal,
-						progressbar.OptionSetWriter(stderr),
-						progressbar.OptionSetDescription(fmt.Sprintf("%s v%d", s.Projection, s.ToVersion)),
-						progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-						progressbar.OptionSetItsString("events"), progressbar.OptionSetPredictTime(true),
-						progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionShowElapsedTimeOnFinish())
+				if pp == nil {
+					pp, _ = newProgressPrinter(cmd.ErrOrStderr(), "auto", fmt.Sprintf("%s v%d", s.Projection, s.ToVersion)) // "auto" is valid
 				}
-				if bar != nil {
-					if s.EventsTotal > bar.GetMax64() {
-						bar.ChangeMax64(s.EventsTotal)
-					}
-					_ = bar.Set64(s.EventsDone)
-					return
-				}
-				if time.Since(lastLine) >= 2*time.Second || s.Finished() {
-					lastLine = time.Now()
-					fmt.Fprintf(stderr, "%s v%d %s: %d/%d events, %.0f events/s, ETA %s\n", s.Projection, s.ToVersion,
-						s.State, s.EventsDone, s.EventsTotal, s.EventsPerSecond, s.ETA().Round(time.Second))
-				}
+				pp.update(s.EventsDone, s.EventsTotal, s.Finished(), func() string {
+					return fmt.Sprintf("%s %s: %d/%d events, %.0f events/s, ETA %s", pp.label, s.State, s.EventsDone, s.EventsTotal,
+						s.EventsPerSecond, s.ETA().Round(time.Second))
+				})
 			}
 			st, err := d.rebuilder.Run(cmd.Context(), args[0], progress)
-			if bar != nil {
-				_ = bar.Finish()
-				fmt.Fprintln(stderr)
-			}
 			if err != nil {
 				if st.ID != uuid.Nil {
 					return fmt.Errorf("rebuild %s %s, version %d dropped, version %d still live: %w", st.ID, st.State, st.ToVersion, st.FromVersion, err)

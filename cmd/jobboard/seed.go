@@ -70,7 +70,7 @@ today 00:00 UTC. Seeding the same seed twice into one database is refused: pick 
 				StandardPrice: cfg.ListingPriceStandard, FeaturedPrice: cfg.ListingPriceFeatured,
 				ListingCurrency: cfg.ListingCurrency, ListingDuration: cfg.ListingDuration,
 				Writers: writers, BatchEvents: batchEvents, Logger: log,
-				Progress: func(p seed.Progress) { pp.update(p.Done, p.Total, p.Elapsed, p.Final) },
+				Progress: pp.progress,
 			})
 			if err != nil {
 				return err
