@@ -72,9 +72,9 @@ func (h *RegisterCompanyHandler) Handle(ctx context.Context, cmd RegisterCompany
 	id := h.ids()
 	token, err := newToken(CompanyTokenPrefix)
 	if err != nil {
-		return RegistrationResult{}, translate(err, "company", answerNotFound)
+		return RegistrationResult{}, translate(err, "company")
 	}
-	x := execution{store: h.store, streamID: id, metadata: cmd.Caller.metadata("RegisterCompany", h.ids), what: "company", owner: answerNotFound}
+	x := execution{store: h.store, streamID: id, metadata: cmd.Caller.metadata("RegisterCompany", h.ids), what: "company"}
 	res, err := x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		if s.Version != 0 {
 			return decision{}, fmt.Errorf("company %s: %w", id, domain.ErrAlreadyExists)
@@ -122,9 +122,9 @@ func (h *RegisterCandidateHandler) Handle(ctx context.Context, cmd RegisterCandi
 	id := h.ids()
 	token, err := newToken(CandidateTokenPrefix)
 	if err != nil {
-		return RegistrationResult{}, translate(err, "candidate", answerNotFound)
+		return RegistrationResult{}, translate(err, "candidate")
 	}
-	x := execution{store: h.store, streamID: id, metadata: cmd.Caller.metadata("RegisterCandidate", h.ids), what: "candidate", owner: answerNotFound}
+	x := execution{store: h.store, streamID: id, metadata: cmd.Caller.metadata("RegisterCandidate", h.ids), what: "candidate"}
 	res, err := x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		if s.Version != 0 {
 			return decision{}, fmt.Errorf("candidate %s: %w", id, domain.ErrAlreadyExists)

@@ -46,7 +46,7 @@ func (h *ApplyHandler) Handle(ctx context.Context, cmd Apply) (Result, error) {
 	}
 	candidateID := cmd.Caller.Actor.ID
 	appID := domain.ApplicationStreamID(cmd.JobID, candidateID)
-	x := execution{store: h.store, streamID: appID, metadata: cmd.Caller.metadata("Apply", h.ids), what: "application", owner: answerNotFound}
+	x := execution{store: h.store, streamID: appID, metadata: cmd.Caller.metadata("Apply", h.ids), what: "application"}
 	return x.run(ctx, func(ctx context.Context, s Stream) (decision, error) {
 		if s.Version != 0 {
 			return decision{}, apperr.New(apperr.Conflict, "you have already applied to this job")
@@ -109,7 +109,7 @@ func (h *WithdrawApplicationHandler) Handle(ctx context.Context, cmd WithdrawApp
 		return Result{}, err
 	}
 	x := execution{store: h.store, streamID: cmd.ApplicationID, pinned: cmd.ExpectedVersion,
-		metadata: cmd.Caller.metadata("WithdrawApplication", h.ids), what: "application", owner: answerNotFound}
+		metadata: cmd.Caller.metadata("WithdrawApplication", h.ids), what: "application"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		app, err := loadApplication(s)
 		if err != nil {
@@ -169,7 +169,7 @@ func (h *ChangeApplicationStatusHandler) Handle(ctx context.Context, cmd ChangeA
 		return Result{}, invalidField("status", "must be one of reviewing, interviewing, offered, hired, rejected")
 	}
 	x := execution{store: h.store, streamID: cmd.ApplicationID, pinned: cmd.ExpectedVersion,
-		metadata: cmd.Caller.metadata("ChangeApplicationStatus", h.ids), what: "application", owner: answerNotFound}
+		metadata: cmd.Caller.metadata("ChangeApplicationStatus", h.ids), what: "application"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		app, err := loadApplication(s)
 		if err != nil {

@@ -8,18 +8,10 @@ import (
 	"github.com/jobboard/jobboard/internal/apperr"
 )
 
-// notOwned says how to answer an actor who is not the aggregate's owner: Forbidden for an
-// action on something they may see, NotFound for something private to its owner (so its
-// existence is not revealed).
-type notOwned apperr.Code
-
-const (
-	answerForbidden = notOwned(apperr.Forbidden)
-	answerNotFound  = notOwned(apperr.NotFound)
-)
-
 // translate turns a domain or port error into the *apperr.Error the API maps to HTTP.
-func translate(err error, what string, owner notOwned) error {
+// An actor who is not the owner of an aggregate learns nothing of it: NotFound (a
+// Forbidden for an action on what they may see is decided before, see loadOwnedJob).
+func translate(err error, what string) error {
 	var ae *apperr.Error
 	var ve *domain.ValidationError
 	var claim *ClaimTakenError
@@ -36,12 +28,7 @@ func translate(err error, what string, owner notOwned) error {
 		e := apperr.InvalidFields(fields...)
 		e.Err = err
 		return e
-	case errors.Is(err, domain.ErrNotOwner):
-		if owner == answerForbidden {
-			return apperr.Wrap(apperr.Forbidden, err, "this %s belongs to someone else", what)
-		}
-		return apperr.Wrap(apperr.NotFound, err, "%s not found", what)
-	case errors.Is(err, domain.ErrNotFound):
+	case errors.Is(err, domain.ErrNotOwner), errors.Is(err, domain.ErrNotFound):
 		return apperr.Wrap(apperr.NotFound, err, "%s not found", what)
 	case errors.As(err, &claim):
 		return apperr.Wrap(apperr.Conflict, err, "a %s with this e-mail address already exists", what)

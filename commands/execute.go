@@ -34,8 +34,7 @@ type execution struct {
 	pinned   *int64
 	metadata Metadata
 	// what names the aggregate in error messages ("job").
-	what  string
-	owner notOwned
+	what string
 }
 
 // run loads, decides and appends, retrying lost races unless the client pinned a version.
@@ -47,14 +46,14 @@ func (x execution) run(ctx context.Context, decide decideFunc) (Result, error) {
 	for attempt := 1; ; attempt++ {
 		s, err := x.store.Load(ctx, x.streamID)
 		if err != nil {
-			return Result{}, translate(err, x.what, x.owner)
+			return Result{}, translate(err, x.what)
 		}
 		if x.pinned != nil && *x.pinned != s.Version {
 			return Result{}, versionMismatch(x.what, *x.pinned, s.Version)
 		}
 		d, err := decide(ctx, s)
 		if err != nil {
-			return Result{}, translate(err, x.what, x.owner)
+			return Result{}, translate(err, x.what)
 		}
 		if len(d.events) == 0 {
 			return newResult(x.streamID, s.Version), nil
@@ -67,20 +66,20 @@ func (x execution) run(ctx context.Context, decide decideFunc) (Result, error) {
 			Metadata:        x.metadata,
 			Claims:          d.claims,
 			Credential:      d.credential,
-			Schedule:        listingSchedule(x.streamID, d.events),
+			Schedule:        ListingScheduleOf(x.streamID, d.events),
 		})
 		switch {
 		case err == nil:
 			return newResult(x.streamID, version), nil
 		case !errors.Is(err, ErrConcurrencyConflict):
-			return Result{}, translate(err, x.what, x.owner)
+			return Result{}, translate(err, x.what)
 		case x.pinned != nil:
 			return Result{}, versionMismatch(x.what, *x.pinned, -1)
 		case attempt >= maxAttempts:
-			return Result{}, translate(err, x.what, x.owner)
+			return Result{}, translate(err, x.what)
 		}
 		if err := backoff(ctx, attempt); err != nil {
-			return Result{}, translate(err, x.what, x.owner)
+			return Result{}, translate(err, x.what)
 		}
 	}
 }
@@ -106,9 +105,9 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// listingSchedule is the change of the listing schedule the events of a job stream make:
-// the last publication, closing or expiry decides.
-func listingSchedule(jobID string, events []domain.Event) *ListingSchedule {
+// ListingScheduleOf is the change of the listing schedule the events of a job stream make
+// (nil: none): the last publication, closing or expiry decides.
+func ListingScheduleOf(jobID string, events []domain.Event) *ListingSchedule {
 	var out *ListingSchedule
 	for _, e := range events {
 		switch e := e.(type) {

@@ -51,7 +51,7 @@ func (h *PostJobHandler) Handle(ctx context.Context, cmd PostJob) (Result, error
 		return Result{}, err
 	}
 	id := h.ids()
-	x := execution{store: h.store, streamID: id, metadata: cmd.Caller.metadata("PostJob", h.ids), what: "job", owner: answerNotFound}
+	x := execution{store: h.store, streamID: id, metadata: cmd.Caller.metadata("PostJob", h.ids), what: "job"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		if s.Version != 0 {
 			return decision{}, fmt.Errorf("job %s: %w", id, domain.ErrAlreadyExists)
@@ -98,7 +98,7 @@ func (h *UpdateJobHandler) Handle(ctx context.Context, cmd UpdateJob) (Result, e
 		return Result{}, err
 	}
 	x := execution{store: h.store, streamID: cmd.JobID, pinned: cmd.ExpectedVersion,
-		metadata: cmd.Caller.metadata("UpdateJob", h.ids), what: "job", owner: answerNotFound}
+		metadata: cmd.Caller.metadata("UpdateJob", h.ids), what: "job"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		job, err := loadOwnedJob(s, cmd.Caller.Actor.ID)
 		if err != nil {
@@ -141,7 +141,7 @@ func (h *CloseJobHandler) Handle(ctx context.Context, cmd CloseJob) (Result, err
 		return Result{}, err
 	}
 	x := execution{store: h.store, streamID: cmd.JobID, pinned: cmd.ExpectedVersion,
-		metadata: cmd.Caller.metadata("CloseJob", h.ids), what: "job", owner: answerNotFound}
+		metadata: cmd.Caller.metadata("CloseJob", h.ids), what: "job"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		job, err := loadOwnedJob(s, cmd.Caller.Actor.ID)
 		if err != nil {
@@ -181,7 +181,7 @@ func (h *ExpireJobHandler) Handle(ctx context.Context, cmd ExpireJob) (Result, e
 	if err := requireRole(cmd.Caller.Actor, RoleSystem, RoleOperator); err != nil {
 		return Result{}, err
 	}
-	x := execution{store: h.store, streamID: cmd.JobID, metadata: cmd.Caller.metadata("ExpireJob", h.ids), what: "job", owner: answerNotFound}
+	x := execution{store: h.store, streamID: cmd.JobID, metadata: cmd.Caller.metadata("ExpireJob", h.ids), what: "job"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		job, err := loadJob(s)
 		if err != nil {

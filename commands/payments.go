@@ -2,13 +2,13 @@ package commands
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/apperr"
@@ -129,12 +129,13 @@ func (h *PayForListingHandler) Handle(ctx context.Context, cmd PayForListing) (P
 	}
 	paymentID := h.ids()
 	if key := cmd.Caller.IdempotencyKey; key != "" {
-		paymentID = nameUUID("listing-payment\x00" + companyID + "\x00" + cmd.JobID + "\x00" + key)
+		// A name-based UUID (version 5, RFC 9562).
+		paymentID = uuid.NewSHA1(paymentNamespace, []byte("listing-payment\x00"+companyID+"\x00"+cmd.JobID+"\x00"+key)).String()
 	}
 	req := domain.ListingPaymentRequest{PaymentID: paymentID, Plan: plan, Price: h.prices.price(plan), Duration: h.prices.Duration}
 	var intent PaymentIntent
 	x := execution{store: h.store, streamID: cmd.JobID, pinned: cmd.ExpectedVersion,
-		metadata: cmd.Caller.metadata("PayForListing", h.ids), what: "job", owner: answerNotFound}
+		metadata: cmd.Caller.metadata("PayForListing", h.ids), what: "job"}
 	res, err := x.run(ctx, func(ctx context.Context, s Stream) (decision, error) {
 		now := h.clock()
 		// Ask the job first: nothing is charged for a payment it refuses.
@@ -227,7 +228,7 @@ func (h *ConfirmListingPaymentHandler) Handle(ctx context.Context, cmd ConfirmLi
 	if paidAt.IsZero() {
 		paidAt = h.clock()
 	}
-	x := execution{store: h.store, streamID: cmd.JobID, metadata: cmd.Caller.metadata("ConfirmListingPayment", h.ids), what: "job", owner: answerNotFound}
+	x := execution{store: h.store, streamID: cmd.JobID, metadata: cmd.Caller.metadata("ConfirmListingPayment", h.ids), what: "job"}
 	res, err := x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		job, err := loadJob(s)
 		if err != nil {
@@ -286,7 +287,7 @@ func (h *FailListingPaymentHandler) Handle(ctx context.Context, cmd FailListingP
 	if failedAt.IsZero() {
 		failedAt = h.clock()
 	}
-	x := execution{store: h.store, streamID: cmd.JobID, metadata: cmd.Caller.metadata("FailListingPayment", h.ids), what: "job", owner: answerNotFound}
+	x := execution{store: h.store, streamID: cmd.JobID, metadata: cmd.Caller.metadata("FailListingPayment", h.ids), what: "job"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		job, err := loadJob(s)
 		if err != nil {
@@ -301,19 +302,6 @@ func (h *FailListingPaymentHandler) Handle(ctx context.Context, cmd FailListingP
 
 // paymentNamespace is the UUID namespace of payment ids derived from idempotency keys.
 // Never change it.
-var paymentNamespace = [16]byte{
+var paymentNamespace = uuid.UUID{
 	0x5b, 0x1e, 0x2f, 0x8c, 0x3d, 0x4a, 0x4e, 0x71, 0x9a, 0x0c, 0x6f, 0x2d, 0x11, 0x8e, 0x73, 0x42,
-}
-
-// nameUUID is a name-based UUID (version 5, RFC 9562) of name in paymentNamespace.
-func nameUUID(name string) string {
-	h := sha1.New()
-	h.Write(paymentNamespace[:])
-	h.Write([]byte(name))
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x50
-	u[8] = u[8]&0x3f | 0x80
-	s := hex.EncodeToString(u[:])
-	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
 }

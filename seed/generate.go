@@ -26,18 +26,11 @@ type segment struct {
 	domainEvents []domain.Event
 }
 
-type claimRow struct{ scope, key, streamID string }
-
-type scheduleRow struct {
-	jobID     string
-	expiresAt time.Time
-}
-
 // batch is what one transaction appends.
 type batch struct {
 	segments  []segment
-	claims    []claimRow
-	schedules []scheduleRow
+	claims    []commands.Claim
+	schedules []commands.ListingSchedule
 	events    int
 }
 
@@ -155,7 +148,7 @@ func poisson(rng *rand.Rand, m float64) int {
 }
 
 // candidateUnit is candidate i's registration.
-func (g *generator) candidateUnit(i int) ([]segment, []claimRow, error) {
+func (g *generator) candidateUnit(i int) ([]segment, []commands.Claim, error) {
 	id, t, rng := g.candidate(i)
 	first, last := pick(rng, firstNames), pick(rng, lastNames)
 	// The seed is in the address so that histories of different seeds can share a database.
@@ -169,12 +162,12 @@ func (g *generator) candidateUnit(i int) ([]segment, []claimRow, error) {
 	if err := (recorder{g, rng, &seg}).take(c, t, string(commands.RoleAnonymous), "RegisterCandidate"); err != nil {
 		return nil, nil, err
 	}
-	return []segment{seg}, []claimRow{{commands.ClaimCandidateEmail, domain.CandidateEmailKey(email), id}}, nil
+	return []segment{seg}, []commands.Claim{{Scope: commands.ClaimCandidateEmail, Key: domain.CandidateEmailKey(email), StreamID: id}}, nil
 }
 
 // companyUnit is company u's whole life: registration, jobs and their applications, in
 // causal order (a job's stream comes before the applications to it).
-func (g *generator) companyUnit(u int, frac float64) ([]segment, []claimRow, error) {
+func (g *generator) companyUnit(u int, frac float64) ([]segment, []commands.Claim, error) {
 	rng := g.rng(companySalt, u)
 	end := g.cfg.End
 	tc := g.start.Add(time.Duration(float64(g.cfg.Span) * 0.85 * frac)).Add(between(rng, 0, 24*time.Hour))
@@ -196,7 +189,7 @@ func (g *generator) companyUnit(u int, frac float64) ([]segment, []claimRow, err
 		return nil, nil, err
 	}
 	segs := []segment{seg}
-	claims := []claimRow{{commands.ClaimCompanyEmail, domain.CompanyEmailKey(in.Email), companyID}}
+	claims := []commands.Claim{{Scope: commands.ClaimCompanyEmail, Key: domain.CompanyEmailKey(in.Email), StreamID: companyID}}
 
 	jobs := 1
 	if m := g.mix.JobsPerCompany; m > 1 {

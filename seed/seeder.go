@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/jobboard/jobboard/domain"
+	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/eventstore"
 )
 
@@ -156,13 +156,13 @@ func (s *Seeder) write(ctx context.Context, b batch) error {
 	return nil
 }
 
-func insertClaims(ctx context.Context, tx pgx.Tx, claims []claimRow) error {
+func insertClaims(ctx context.Context, tx pgx.Tx, claims []commands.Claim) error {
 	if len(claims) == 0 {
 		return nil
 	}
 	scopes, keys, ids := make([]string, len(claims)), make([]string, len(claims)), make([]string, len(claims))
 	for i, c := range claims {
-		scopes[i], keys[i], ids[i] = c.scope, c.key, c.streamID
+		scopes[i], keys[i], ids[i] = c.Scope, c.Key, c.StreamID
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO unique_claims (scope, key, stream_id)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT (scope, key) DO NOTHING`, scopes, keys, ids)
@@ -175,13 +175,13 @@ func insertClaims(ctx context.Context, tx pgx.Tx, claims []claimRow) error {
 	return nil
 }
 
-func insertSchedules(ctx context.Context, tx pgx.Tx, rows []scheduleRow) error {
+func insertSchedules(ctx context.Context, tx pgx.Tx, rows []commands.ListingSchedule) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	ids, at := make([]string, len(rows)), make([]time.Time, len(rows))
 	for i, r := range rows {
-		ids[i], at[i] = r.jobID, r.expiresAt
+		ids[i], at[i] = r.JobID, r.ExpiresAt
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO listing_schedule (job_id, expires_at)
 		SELECT * FROM unnest($1::text[], $2::timestamptz[])`, ids, at); err != nil {
@@ -201,7 +201,7 @@ type batcher struct {
 	emit      func(batch) error
 }
 
-func (b *batcher) add(segs []segment, claims []claimRow) error {
+func (b *batcher) add(segs []segment, claims []commands.Claim) error {
 	kept := map[string]bool{}
 	for _, seg := range segs {
 		if b.remaining == 0 {
@@ -215,14 +215,15 @@ func (b *batcher) add(segs []segment, claims []claimRow) error {
 		for _, e := range seg.events {
 			b.g.counts[e.Type]++
 		}
-		if r, ok := schedule(seg); ok {
-			b.cur.schedules = append(b.cur.schedules, r)
+		// A job still published at the end of its (kept) history is scheduled to expire.
+		if sc := commands.ListingScheduleOf(seg.streamID, seg.domainEvents); sc != nil && !sc.Remove {
+			b.cur.schedules = append(b.cur.schedules, *sc)
 		}
 		b.cur.segments = append(b.cur.segments, seg)
 		kept[seg.streamID] = true
 	}
 	for _, c := range claims {
-		if kept[c.streamID] {
+		if kept[c.StreamID] {
 			b.cur.claims = append(b.cur.claims, c)
 		}
 	}
@@ -239,21 +240,6 @@ func (b *batcher) flush() error {
 	out := b.cur
 	b.cur = batch{}
 	return b.emit(out)
-}
-
-// schedule is the listing_schedule row of a job still published at the end of its history.
-func schedule(seg segment) (scheduleRow, bool) {
-	var row scheduleRow
-	live := false
-	for _, e := range seg.domainEvents {
-		switch e := e.(type) {
-		case *domain.JobPublished:
-			row, live = scheduleRow{jobID: seg.streamID, expiresAt: e.ExpiresAt}, true
-		case *domain.JobClosed, *domain.JobExpired:
-			live = false
-		}
-	}
-	return row, live
 }
 
 func (g *generator) candidatesPhase(emit func(batch) error) error {
