@@ -139,12 +139,11 @@ type ConfirmListingPaymentParams struct {
 
 // FailListingPaymentParams records a payment Stripe says failed.
 type FailListingPaymentParams struct {
-	Meta            CommandMeta
-	JobID           string
-	PaymentID       string
-	PaymentIntentID string
-	Reason          string
-	FailedAt        time.Time
+	Meta      CommandMeta
+	JobID     string
+	PaymentID string
+	Reason    string
+	FailedAt  time.Time
 }
 
 // Commands are the use cases behind the command routes.

@@ -261,17 +261,7 @@ func (s *IdempotencyStore) release(ctx context.Context, q idemRequest) error {
 }
 
 // validIdempotencyKey: 1–255 visible ASCII characters.
-func validIdempotencyKey(k string) bool {
-	if k == "" || len(k) > 255 {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x21 || k[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
+func validIdempotencyKey(k string) bool { return visibleASCII(k, 255) }
 
 // replayedHeaders are the response headers kept with an answer.
 var replayedHeaders = []string{"Content-Type", "Location", "ETag", "Retry-After"}

@@ -24,16 +24,30 @@ func requestIDFrom(ctx context.Context) string {
 
 // validRequestID accepts a client's X-Request-ID if it is short, visible ASCII: it ends up
 // in logs and event metadata.
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 128 {
+func validRequestID(id string) bool { return visibleASCII(id, 128) }
+
+// visibleASCII reports whether s is 1 to maxLen visible ASCII characters.
+func visibleASCII(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen {
 		return false
 	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x21 || id[i] > 0x7e {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
 			return false
 		}
 	}
 	return true
+}
+
+// routeTemplate is the path template of the route r matched ("unmatched" if none), a
+// label of bounded cardinality for logs and metrics.
+func routeTemplate(r *http.Request) string {
+	if cr := mux.CurrentRoute(r); cr != nil {
+		if tpl, err := cr.GetPathTemplate(); err == nil {
+			return tpl
+		}
+	}
+	return "unmatched"
 }
 
 // requestID takes the client's X-Request-ID (or makes one), echoes it and stores it in the
@@ -68,14 +82,8 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		rec := &accessRecord{actor: "anonymous"}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), accessRecordKey{}, rec)))
-		route := "unmatched"
-		if cr := mux.CurrentRoute(r); cr != nil {
-			if tpl, err := cr.GetPathTemplate(); err == nil {
-				route = tpl
-			}
-		}
 		s.log.LogAttrs(r.Context(), levelOf(sw.status), "http request",
-			slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+			slog.String("method", r.Method), slog.String("route", routeTemplate(r)), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Int("bytes", sw.bytes), slog.Duration("duration", time.Since(start)),
 			slog.String("request_id", requestIDFrom(r.Context())), slog.String("actor", rec.actor),
 			slog.String("remote", r.RemoteAddr))

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/jobboard/jobboard/eventstore"
@@ -208,13 +207,13 @@ func (s *Server) handleStartRebuild(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleRebuildStatus(w http.ResponseWriter, r *http.Request) {
 	name, raw := mux.Vars(r)["name"], mux.Vars(r)["rebuild_id"]
-	id, err := uuid.Parse(raw)
-	if err != nil || len(raw) != 36 || !validFilterText(name) {
+	id, ok := parseUUID(raw)
+	if !ok || !validFilterText(name) {
 		// Rebuild ids are UUIDs: anything else names nothing and never reaches the store.
 		s.writeError(w, r, apperr.New(apperr.NotFound, "no rebuild %s of projection %q", raw, name))
 		return
 	}
-	st, err := s.cfg.Admin.Rebuild(r.Context(), name, id.String())
+	st, err := s.cfg.Admin.Rebuild(r.Context(), name, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -235,8 +234,8 @@ type streamView struct {
 
 func (s *Server) handleAdminStream(w http.ResponseWriter, r *http.Request) {
 	raw := mux.Vars(r)["stream_id"]
-	id, err := uuid.Parse(raw)
-	if err != nil || len(raw) != 36 {
+	id, ok := parseUUID(raw)
+	if !ok {
 		// Every stream is an aggregate's, named by a UUID.
 		s.writeError(w, r, apperr.New(apperr.NotFound, "no stream %s: stream ids are UUIDs", raw))
 		return
@@ -248,12 +247,13 @@ func (s *Server) handleAdminStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v := q.Get("as_of"); v != "" {
+		var err error
 		if asOf, err = time.Parse(time.RFC3339Nano, v); err != nil {
 			s.writeError(w, r, invalidField("as_of", "must be an RFC 3339 time such as 2025-01-31T12:00:00Z"))
 			return
 		}
 	}
-	st, err := s.cfg.Admin.Stream(r.Context(), id.String(), asOf)
+	st, err := s.cfg.Admin.Stream(r.Context(), id, asOf)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

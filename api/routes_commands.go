@@ -148,19 +148,14 @@ func (s *Server) handlePayForListing(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	jobID := id
-	res, err := s.cfg.Commands.PayForListing(r.Context(), PayForListingParams{Meta: commandMeta(r), CompanyID: p.ID, JobID: jobID, Plan: in.Plan, ExpectedVersion: version})
+	res, err := s.cfg.Commands.PayForListing(r.Context(), PayForListingParams{Meta: commandMeta(r), CompanyID: p.ID, JobID: id, Plan: in.Plan, ExpectedVersion: version})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	status := res.Status
-	if status == "" {
-		status = "requires_payment"
-	}
-	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/jobs/"+jobID, paymentAnswer{
+	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/jobs/"+id, paymentAnswer{
 		commandAnswer: answerOf(res.CommandResult), PaymentID: res.PaymentID, PaymentIntentID: res.PaymentIntentID,
-		ClientSecret: res.ClientSecret, Amount: res.Amount, Currency: res.Currency, Status: status,
+		ClientSecret: res.ClientSecret, Amount: res.Amount, Currency: res.Currency, Status: res.Status,
 	})
 }
 
@@ -214,13 +209,12 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	jobID := id
-	res, err := s.cfg.Commands.Apply(r.Context(), ApplyParams{Meta: commandMeta(r), CandidateID: p.ID, JobID: jobID, ResumeURL: in.ResumeURL, CoverLetter: in.CoverLetter})
+	res, err := s.cfg.Commands.Apply(r.Context(), ApplyParams{Meta: commandMeta(r), CandidateID: p.ID, JobID: id, ResumeURL: in.ResumeURL, CoverLetter: in.CoverLetter})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusCreated, res, "/v1/applications/"+res.ID, applicationAnswer{answerOf(res), jobID, "submitted"})
+	writeCommandAnswer(w, http.StatusCreated, res, "/v1/applications/"+res.ID, applicationAnswer{answerOf(res), id, "submitted"})
 }
 
 func (s *Server) handleWithdrawApplication(w http.ResponseWriter, r *http.Request) {
@@ -277,10 +271,19 @@ func commandTarget(r *http.Request, role Role) (p Principal, id string, version 
 // pathID is the {id} of the route: ids are UUIDs (API.md), so anything else names nothing
 // (404) and never reaches the store.
 func pathID(r *http.Request) (string, error) {
-	raw := mux.Vars(r)["id"]
-	id, err := uuid.Parse(raw)
-	if err != nil || len(raw) != 36 {
+	id, ok := parseUUID(mux.Vars(r)["id"])
+	if !ok {
 		return "", apperr.New(apperr.NotFound, "no such resource: ids are UUIDs")
 	}
-	return id.String(), nil
+	return id, nil
+}
+
+// parseUUID returns raw in canonical form if it is a UUID in the 36-character form the API
+// hands out (uuid.Parse alone also takes braces, "urn:uuid:" and no hyphens).
+func parseUUID(raw string) (string, bool) {
+	id, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		return "", false
+	}
+	return id.String(), true
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/jobboard/jobboard/domain"
@@ -186,10 +184,10 @@ func (q *queryReader) searchParams() SearchJobsParams {
 		}
 	}
 	if s := q.one("company_id"); s != "" {
-		if id, err := uuid.Parse(s); err != nil || len(s) != 36 {
+		if id, ok := parseUUID(s); !ok {
 			q.bad("company_id", "must be a UUID")
 		} else {
-			p.CompanyID = id.String()
+			p.CompanyID = id
 		}
 	}
 	switch s := q.one("sort"); s {
@@ -235,23 +233,9 @@ func consistencyPositions(r *http.Request) ([]consistency.Position, []apperr.Fie
 	if len(tokens) > maxConsistencyTokens {
 		return nil, []apperr.FieldError{{Field: consistencyTokenHeader, Message: fmt.Sprintf("at most %d tokens per request", maxConsistencyTokens)}}
 	}
-	highest := map[string]int64{}
-	var order []string
-	for _, t := range tokens {
-		ps, err := consistency.Parse(t)
-		if err != nil {
-			return nil, []apperr.FieldError{{Field: consistencyTokenHeader, Message: "is not a consistency token of this API (send the consistency_token of a command's answer)"}}
-		}
-		for _, p := range ps {
-			if _, seen := highest[p.StreamID]; !seen {
-				order = append(order, p.StreamID)
-			}
-			highest[p.StreamID] = max(highest[p.StreamID], p.Version)
-		}
-	}
-	out := make([]consistency.Position, 0, len(order))
-	for _, id := range order {
-		out = append(out, consistency.Position{StreamID: id, Version: highest[id]})
+	out, err := consistency.ParseAll(tokens...)
+	if err != nil {
+		return nil, []apperr.FieldError{{Field: consistencyTokenHeader, Message: "is not a consistency token of this API (send the consistency_token of a command's answer)"}}
 	}
 	return out, nil
 }
@@ -305,12 +289,6 @@ func publicJob(j JobView) JobView {
 }
 
 func jobNotFound(id string) error { return apperr.New(apperr.NotFound, "job %s not found", id) }
-
-// isNotFound reports an apperr NotFound.
-func isNotFound(err error) bool {
-	var ae *apperr.Error
-	return errors.As(err, &ae) && ae.Code == apperr.NotFound
-}
 
 func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
@@ -415,7 +393,7 @@ func (s *Server) handleJobApplications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	job, err := s.cfg.Queries.Job(r.Context(), id)
-	if isNotFound(err) || (err == nil && !ownsJob(p, job.Company.ID)) {
+	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && !ownsJob(p, job.Company.ID)) {
 		s.writeError(w, r, jobNotFound(id))
 		return
 	}

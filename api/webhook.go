@@ -100,7 +100,7 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 			reason = pi.LastPaymentError.Msg
 		}
 		res, err = s.cfg.Commands.FailListingPayment(r.Context(), FailListingPaymentParams{
-			Meta: meta, JobID: jobID, PaymentID: paymentID, PaymentIntentID: pi.ID, Reason: reason, FailedAt: at,
+			Meta: meta, JobID: jobID, PaymentID: paymentID, Reason: reason, FailedAt: at,
 		})
 	}
 	switch apperr.CodeOf(err) {

@@ -213,7 +213,7 @@ func optionalTime(t time.Time) *time.Time {
 // Rebuilder and the stream-as-of reader. A rebuild started through the API runs in this
 // process, owned by the Rebuilder; Close cancels it (version N keeps serving, N+1 is
 // dropped), so an operator restarts it elsewhere.
-func (m *Main) wireAdmin(_ context.Context, cfg *api.ServerConfig) error {
+func (m *Main) wireAdmin(cfg *api.ServerConfig) error {
 	rb, err := projections.NewRebuilder(m.pool, m.es, m.store, m.registry, projections.RebuilderConfig{
 		SearchAlias: m.cfg.SearchAlias(),
 		IndexPrefix: m.cfg.SearchIndexPrefix(),

@@ -41,7 +41,7 @@ type commandDeps struct {
 	log     *slog.Logger
 }
 
-func newCommandPort(d commandDeps, cfg Config) (*commandPort, error) {
+func newCommandPort(d commandDeps) (*commandPort, error) {
 	var (
 		p    commandPort
 		errs []error
@@ -209,7 +209,7 @@ func (m *Main) wireCommands(ctx context.Context, cfg *api.ServerConfig) error {
 	if err != nil {
 		return err
 	}
-	port, err := newCommandPort(commandDeps{store: repo, gateway: gateway, clock: time.Now, ids: commands.NewUUIDv7, prices: prices, log: m.log}, m.cfg)
+	port, err := newCommandPort(commandDeps{store: repo, gateway: gateway, clock: time.Now, ids: commands.NewUUIDv7, prices: prices, log: m.log})
 	if err != nil {
 		return err
 	}

@@ -116,7 +116,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if err := m.wireQueries(&apiCfg); err != nil {
 			return fmt.Errorf("query API: %w", err)
 		}
-		if err := m.wireAdmin(wctx, &apiCfg); err != nil {
+		if err := m.wireAdmin(&apiCfg); err != nil {
 			return fmt.Errorf("admin API: %w", err)
 		}
 	}

@@ -55,6 +55,16 @@ func Token(positions ...Position) string {
 // Merge combines tokens into one that waits for all of their positions. Empty tokens are
 // ignored; an invalid one is an error.
 func Merge(tokens ...string) (string, error) {
+	ps, err := ParseAll(tokens...)
+	if err != nil {
+		return "", err
+	}
+	return Token(ps...), nil
+}
+
+// ParseAll decodes several tokens into the positions that wait for all of them: the highest
+// version per stream, sorted by stream. Empty tokens are ignored; an invalid one is an error.
+func ParseAll(tokens ...string) ([]Position, error) {
 	var all []Position
 	for _, t := range tokens {
 		if t == "" {
@@ -62,11 +72,11 @@ func Merge(tokens ...string) (string, error) {
 		}
 		ps, err := Parse(t)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		all = append(all, ps...)
 	}
-	return Token(all...), nil
+	return normalise(all), nil
 }
 
 // Parse decodes a token made by Token. Garbage, an unknown encoding version, an empty
