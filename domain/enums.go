@@ -21,11 +21,6 @@ var (
 
 var employmentTypeValues = []EmploymentType{EmploymentTypeFullTime, EmploymentTypePartTime, EmploymentTypeContract, EmploymentTypeInternship}
 
-// EmploymentTypeValues returns every valid EmploymentType.
-func EmploymentTypeValues() []EmploymentType {
-	return append([]EmploymentType(nil), employmentTypeValues...)
-}
-
 // ParseEmploymentType returns the EmploymentType whose slug is s.
 func ParseEmploymentType(s string) (EmploymentType, error) {
 	for _, v := range employmentTypeValues {
@@ -170,9 +165,6 @@ var (
 )
 
 var listingPlanValues = []ListingPlan{ListingPlanStandard, ListingPlanFeatured}
-
-// ListingPlanValues returns every valid ListingPlan.
-func ListingPlanValues() []ListingPlan { return append([]ListingPlan(nil), listingPlanValues...) }
 
 // ParseListingPlan returns the ListingPlan whose slug is s.
 func ParseListingPlan(s string) (ListingPlan, error) {

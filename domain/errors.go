@@ -82,35 +82,11 @@ func (p *problems) addCause(field string, cause error) {
 	p.causes = append(p.causes, cause)
 }
 
-// merge adds the problems of a nested validation under prefix.
-func (p *problems) merge(prefix string, err error) {
-	var ve *ValidationError
-	if !errors.As(err, &ve) {
-		p.addCause(prefix, err)
-		return
-	}
-	for _, f := range ve.Fields {
-		p.fields = append(p.fields, FieldError{Field: joinPath(prefix, f.Field), Message: f.Message})
-	}
-	p.causes = append(p.causes, ve.causes...)
-}
-
 func (p *problems) err() error {
 	if len(p.fields) == 0 {
 		return nil
 	}
 	return &ValidationError{Fields: p.fields, causes: p.causes}
-}
-
-func joinPath(prefix, field string) string {
-	switch {
-	case prefix == "":
-		return field
-	case field == "":
-		return prefix
-	default:
-		return prefix + "." + field
-	}
 }
 
 // SalaryRangeError: a salary's minimum is above its maximum.
