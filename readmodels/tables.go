@@ -139,6 +139,38 @@ func encodeKeyset(at time.Time, id string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// keysetWhere is the WHERE clause and arguments of one page of a list ordered by
+// (alias.timeCol, alias.id) descending: the rows whose ownerCol is owner, of p.Status if
+// set, after the cursor ks. The last argument is the LIMIT: one row more than the page, to
+// know whether another page follows.
+func keysetWhere(alias, ownerCol, timeCol string, owner any, p ListParams, ks *keyset) (string, []any) {
+	where := []string{fmt.Sprintf("%s.%s = $1", alias, ownerCol)}
+	args := []any{owner}
+	if p.Status != "" {
+		args = append(args, p.Status)
+		where = append(where, fmt.Sprintf("%s.status = $%d", alias, len(args)))
+	}
+	if ks != nil {
+		args = append(args, ks.At, ks.ID)
+		where = append(where, fmt.Sprintf("(%[1]s.%[2]s, %[1]s.id) < ($%[3]d, $%[4]d)", alias, timeCol, len(args)-1, len(args)))
+	}
+	return strings.Join(where, " AND "), append(args, p.Limit+1)
+}
+
+// finishPage cuts the rows of a keysetWhere query to the page and sets the cursor of the
+// next page from the last item's key when there is one.
+func finishPage[T any](items []T, limit int, key func(T) (time.Time, string)) Page[T] {
+	page := Page[T]{Items: items}
+	if page.Items == nil {
+		page.Items = []T{}
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = encodeKeyset(key(page.Items[limit-1]))
+	}
+	return page
+}
+
 func (s *Store) tablesSchema(ctx context.Context) (string, error) {
 	t, err := s.targets.get(ctx, ReadTablesProjection)
 	if err != nil {
@@ -212,41 +244,18 @@ func (s *Store) CompanyJobs(ctx context.Context, companyID string, p ListParams)
 	if err != nil {
 		return Page[Job]{}, err
 	}
-	where := []string{"j.company_id = $1"}
-	args := []any{companyID}
-	if p.Status != "" {
-		args = append(args, p.Status)
-		where = append(where, fmt.Sprintf("j.status = $%d", len(args)))
-	}
-	if ks != nil {
-		args = append(args, ks.At, ks.ID)
-		where = append(where, fmt.Sprintf("(j.posted_at, j.id) < ($%d, $%d)", len(args)-1, len(args)))
-	}
-	args = append(args, p.Limit+1)
+	where, args := keysetWhere("j", "company_id", "posted_at", companyID, p, ks)
 	q := fmt.Sprintf(`SELECT %s FROM %[2]s.jobs j LEFT JOIN %[2]s.companies c ON c.id = j.company_id
-		WHERE %s ORDER BY j.posted_at DESC, j.id DESC LIMIT $%d`, jobColumns, schema, strings.Join(where, " AND "), len(args))
+		WHERE %s ORDER BY j.posted_at DESC, j.id DESC LIMIT $%d`, jobColumns, schema, where, len(args))
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return Page[Job]{}, fmt.Errorf("list jobs of company %s: %w", companyID, err)
 	}
-	defer rows.Close()
-	page := Page[Job]{Items: []Job{}}
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return Page[Job]{}, fmt.Errorf("list jobs of company %s: %w", companyID, err)
-		}
-		page.Items = append(page.Items, j)
-	}
-	if err := rows.Err(); err != nil {
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Job, error) { return scanJob(r) })
+	if err != nil {
 		return Page[Job]{}, fmt.Errorf("list jobs of company %s: %w", companyID, err)
 	}
-	if len(page.Items) > p.Limit {
-		page.Items = page.Items[:p.Limit]
-		last := page.Items[p.Limit-1]
-		page.NextCursor = encodeKeyset(last.PostedAt, last.ID)
-	}
-	return page, nil
+	return finishPage(items, p.Limit, func(j Job) (time.Time, string) { return j.PostedAt, j.ID }), nil
 }
 
 // GetCompany returns a company with its count of open (published, unexpired) jobs.
@@ -281,21 +290,11 @@ func (s *Store) JobApplications(ctx context.Context, jobID string, p ListParams)
 	if err != nil {
 		return Page[JobApplication]{}, err
 	}
-	where := []string{"a.job_id = $1"}
-	args := []any{jobID}
-	if p.Status != "" {
-		args = append(args, p.Status)
-		where = append(where, fmt.Sprintf("a.status = $%d", len(args)))
-	}
-	if ks != nil {
-		args = append(args, ks.At, ks.ID)
-		where = append(where, fmt.Sprintf("(a.submitted_at, a.id) < ($%d, $%d)", len(args)-1, len(args)))
-	}
-	args = append(args, p.Limit+1)
+	where, args := keysetWhere("a", "job_id", "submitted_at", jobID, p, ks)
 	q := fmt.Sprintf(`SELECT a.id, a.job_id, a.candidate_id, coalesce(c.name, ''), coalesce(c.email, ''),
 		a.status, a.submitted_at, a.resume_url, a.cover_letter
 		FROM %[1]s.applications a LEFT JOIN %[1]s.candidates c ON c.id = a.candidate_id
-		WHERE %s ORDER BY a.submitted_at DESC, a.id DESC LIMIT $%d`, schema, strings.Join(where, " AND "), len(args))
+		WHERE %s ORDER BY a.submitted_at DESC, a.id DESC LIMIT $%d`, schema, where, len(args))
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return Page[JobApplication]{}, fmt.Errorf("list applications of job %s: %w", jobID, err)
@@ -309,16 +308,7 @@ func (s *Store) JobApplications(ctx context.Context, jobID string, p ListParams)
 	if err != nil {
 		return Page[JobApplication]{}, fmt.Errorf("list applications of job %s: %w", jobID, err)
 	}
-	page := Page[JobApplication]{Items: items}
-	if page.Items == nil {
-		page.Items = []JobApplication{}
-	}
-	if len(page.Items) > p.Limit {
-		page.Items = page.Items[:p.Limit]
-		last := page.Items[p.Limit-1]
-		page.NextCursor = encodeKeyset(last.SubmittedAt, last.ID)
-	}
-	return page, nil
+	return finishPage(items, p.Limit, func(a JobApplication) (time.Time, string) { return a.SubmittedAt, a.ID }), nil
 }
 
 // CandidateApplications lists a candidate's applications, newest first, with the job's
@@ -332,23 +322,13 @@ func (s *Store) CandidateApplications(ctx context.Context, candidateID string, p
 	if err != nil {
 		return Page[CandidateApplication]{}, err
 	}
-	where := []string{"a.candidate_id = $1"}
-	args := []any{candidateID}
-	if p.Status != "" {
-		args = append(args, p.Status)
-		where = append(where, fmt.Sprintf("a.status = $%d", len(args)))
-	}
-	if ks != nil {
-		args = append(args, ks.At, ks.ID)
-		where = append(where, fmt.Sprintf("(a.submitted_at, a.id) < ($%d, $%d)", len(args)-1, len(args)))
-	}
-	args = append(args, p.Limit+1)
+	where, args := keysetWhere("a", "candidate_id", "submitted_at", candidateID, p, ks)
 	q := fmt.Sprintf(`SELECT a.id, a.job_id, coalesce(j.title, ''), a.company_id, coalesce(co.name, ''),
 		a.status, a.submitted_at
 		FROM %[1]s.applications a
 		LEFT JOIN %[1]s.jobs j ON j.id = a.job_id
 		LEFT JOIN %[1]s.companies co ON co.id = a.company_id
-		WHERE %s ORDER BY a.submitted_at DESC, a.id DESC LIMIT $%d`, schema, strings.Join(where, " AND "), len(args))
+		WHERE %s ORDER BY a.submitted_at DESC, a.id DESC LIMIT $%d`, schema, where, len(args))
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return Page[CandidateApplication]{}, fmt.Errorf("list applications of candidate %s: %w", candidateID, err)
@@ -362,14 +342,5 @@ func (s *Store) CandidateApplications(ctx context.Context, candidateID string, p
 	if err != nil {
 		return Page[CandidateApplication]{}, fmt.Errorf("list applications of candidate %s: %w", candidateID, err)
 	}
-	page := Page[CandidateApplication]{Items: items}
-	if page.Items == nil {
-		page.Items = []CandidateApplication{}
-	}
-	if len(page.Items) > p.Limit {
-		page.Items = page.Items[:p.Limit]
-		last := page.Items[p.Limit-1]
-		page.NextCursor = encodeKeyset(last.SubmittedAt, last.ID)
-	}
-	return page, nil
+	return finishPage(items, p.Limit, func(a CandidateApplication) (time.Time, string) { return a.SubmittedAt, a.ID }), nil
 }
