@@ -2,9 +2,11 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jobboard/jobboard/readmodels"
@@ -103,6 +105,9 @@ func projectionStatus(ctx context.Context, pool *pgxpool.Pool, name string, cfg 
 	}
 	latest, err := scanRebuild(pool.QueryRow(ctx, `SELECT `+rebuildColumns+` FROM projection_rebuilds
 		WHERE projection = $1 ORDER BY started_at DESC LIMIT 1`, name))
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return s, fmt.Errorf("latest rebuild of %s: %w", name, err)
+	}
 	if err == nil {
 		switch {
 		case !latest.Finished():
