@@ -8,6 +8,43 @@ import (
 // Enum types are structs around an unexported slug: the zero value is invalid (IsZero) and
 // other packages can only use the declared values or Parse one. They marshal as their slug.
 
+// slugEnum is every enum type of this file.
+type slugEnum interface{ ~struct{ slug string } }
+
+// parseSlug returns the value of values whose slug is s.
+func parseSlug[T slugEnum](values []T, s string) (T, error) {
+	for _, v := range values {
+		if struct{ slug string }(v).slug == s {
+			return v, nil
+		}
+	}
+	slugs := make([]string, len(values))
+	for i, v := range values {
+		slugs[i] = struct{ slug string }(v).slug
+	}
+	var zero T
+	return zero, fmt.Errorf("must be one of %s", strings.Join(slugs, ", "))
+}
+
+// marshalSlug is the text of v, an enum named name; the zero value is never valid data.
+func marshalSlug[T slugEnum](name string, v T) ([]byte, error) {
+	slug := struct{ slug string }(v).slug
+	if slug == "" {
+		return nil, fmt.Errorf("marshal zero %s", name)
+	}
+	return []byte(slug), nil
+}
+
+// unmarshalSlug sets *dst to the value of values whose slug is b.
+func unmarshalSlug[T slugEnum](name string, values []T, b []byte, dst *T) error {
+	p, err := parseSlug(values, string(b))
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", name, strings.TrimSpace(string(b)), err)
+	}
+	*dst = p
+	return nil
+}
+
 // EmploymentType is the kind of contract a job offers.
 type EmploymentType struct{ slug string }
 
@@ -23,12 +60,7 @@ var employmentTypeValues = []EmploymentType{EmploymentTypeFullTime, EmploymentTy
 
 // ParseEmploymentType returns the EmploymentType whose slug is s.
 func ParseEmploymentType(s string) (EmploymentType, error) {
-	for _, v := range employmentTypeValues {
-		if v.slug == s {
-			return v, nil
-		}
-	}
-	return EmploymentType{}, fmt.Errorf("must be one of full_time, part_time, contract, internship")
+	return parseSlug(employmentTypeValues, s)
 }
 
 // String returns the slug ("" for the zero value).
@@ -39,20 +71,12 @@ func (v EmploymentType) IsZero() bool { return v.slug == "" }
 
 // MarshalText refuses the zero value, which is never valid data.
 func (v EmploymentType) MarshalText() ([]byte, error) {
-	if v.IsZero() {
-		return nil, fmt.Errorf("marshal zero EmploymentType")
-	}
-	return []byte(v.slug), nil
+	return marshalSlug("EmploymentType", v)
 }
 
 // UnmarshalText accepts the slugs only.
 func (v *EmploymentType) UnmarshalText(b []byte) error {
-	p, err := ParseEmploymentType(string(b))
-	if err != nil {
-		return fmt.Errorf("EmploymentType %q: %w", strings.TrimSpace(string(b)), err)
-	}
-	*v = p
-	return nil
+	return unmarshalSlug("EmploymentType", employmentTypeValues, b, v)
 }
 
 // Seniority is the level of experience a job asks for.
@@ -74,12 +98,7 @@ func SeniorityValues() []Seniority { return append([]Seniority(nil), seniorityVa
 
 // ParseSeniority returns the Seniority whose slug is s.
 func ParseSeniority(s string) (Seniority, error) {
-	for _, v := range seniorityValues {
-		if v.slug == s {
-			return v, nil
-		}
-	}
-	return Seniority{}, fmt.Errorf("must be one of junior, mid, senior, lead, principal")
+	return parseSlug(seniorityValues, s)
 }
 
 // String returns the slug ("" for the zero value).
@@ -90,20 +109,12 @@ func (v Seniority) IsZero() bool { return v.slug == "" }
 
 // MarshalText refuses the zero value, which is never valid data.
 func (v Seniority) MarshalText() ([]byte, error) {
-	if v.IsZero() {
-		return nil, fmt.Errorf("marshal zero Seniority")
-	}
-	return []byte(v.slug), nil
+	return marshalSlug("Seniority", v)
 }
 
 // UnmarshalText accepts the slugs only.
 func (v *Seniority) UnmarshalText(b []byte) error {
-	p, err := ParseSeniority(string(b))
-	if err != nil {
-		return fmt.Errorf("Seniority %q: %w", strings.TrimSpace(string(b)), err)
-	}
-	*v = p
-	return nil
+	return unmarshalSlug("Seniority", seniorityValues, b, v)
 }
 
 // SalaryPeriod is what a salary amount is paid for.
@@ -123,12 +134,7 @@ func SalaryPeriodValues() []SalaryPeriod { return append([]SalaryPeriod(nil), sa
 
 // ParseSalaryPeriod returns the SalaryPeriod whose slug is s.
 func ParseSalaryPeriod(s string) (SalaryPeriod, error) {
-	for _, v := range salaryPeriodValues {
-		if v.slug == s {
-			return v, nil
-		}
-	}
-	return SalaryPeriod{}, fmt.Errorf("must be one of year, month, hour")
+	return parseSlug(salaryPeriodValues, s)
 }
 
 // String returns the slug ("" for the zero value).
@@ -139,20 +145,12 @@ func (v SalaryPeriod) IsZero() bool { return v.slug == "" }
 
 // MarshalText refuses the zero value, which is never valid data.
 func (v SalaryPeriod) MarshalText() ([]byte, error) {
-	if v.IsZero() {
-		return nil, fmt.Errorf("marshal zero SalaryPeriod")
-	}
-	return []byte(v.slug), nil
+	return marshalSlug("SalaryPeriod", v)
 }
 
 // UnmarshalText accepts the slugs only.
 func (v *SalaryPeriod) UnmarshalText(b []byte) error {
-	p, err := ParseSalaryPeriod(string(b))
-	if err != nil {
-		return fmt.Errorf("SalaryPeriod %q: %w", strings.TrimSpace(string(b)), err)
-	}
-	*v = p
-	return nil
+	return unmarshalSlug("SalaryPeriod", salaryPeriodValues, b, v)
 }
 
 // ListingPlan is what a company buys to publish a job: standard, or featured (pinned on top).
@@ -168,12 +166,7 @@ var listingPlanValues = []ListingPlan{ListingPlanStandard, ListingPlanFeatured}
 
 // ParseListingPlan returns the ListingPlan whose slug is s.
 func ParseListingPlan(s string) (ListingPlan, error) {
-	for _, v := range listingPlanValues {
-		if v.slug == s {
-			return v, nil
-		}
-	}
-	return ListingPlan{}, fmt.Errorf("must be one of standard, featured")
+	return parseSlug(listingPlanValues, s)
 }
 
 // String returns the slug ("" for the zero value).
@@ -184,20 +177,12 @@ func (v ListingPlan) IsZero() bool { return v.slug == "" }
 
 // MarshalText refuses the zero value, which is never valid data.
 func (v ListingPlan) MarshalText() ([]byte, error) {
-	if v.IsZero() {
-		return nil, fmt.Errorf("marshal zero ListingPlan")
-	}
-	return []byte(v.slug), nil
+	return marshalSlug("ListingPlan", v)
 }
 
 // UnmarshalText accepts the slugs only.
 func (v *ListingPlan) UnmarshalText(b []byte) error {
-	p, err := ParseListingPlan(string(b))
-	if err != nil {
-		return fmt.Errorf("ListingPlan %q: %w", strings.TrimSpace(string(b)), err)
-	}
-	*v = p
-	return nil
+	return unmarshalSlug("ListingPlan", listingPlanValues, b, v)
 }
 
 // JobStatus is where a job is in its life.
@@ -218,12 +203,7 @@ func JobStatusValues() []JobStatus { return append([]JobStatus(nil), jobStatusVa
 
 // ParseJobStatus returns the JobStatus whose slug is s.
 func ParseJobStatus(s string) (JobStatus, error) {
-	for _, v := range jobStatusValues {
-		if v.slug == s {
-			return v, nil
-		}
-	}
-	return JobStatus{}, fmt.Errorf("must be one of awaiting_payment, published, closed, expired")
+	return parseSlug(jobStatusValues, s)
 }
 
 // String returns the slug ("" for the zero value).
@@ -234,20 +214,12 @@ func (v JobStatus) IsZero() bool { return v.slug == "" }
 
 // MarshalText refuses the zero value, which is never valid data.
 func (v JobStatus) MarshalText() ([]byte, error) {
-	if v.IsZero() {
-		return nil, fmt.Errorf("marshal zero JobStatus")
-	}
-	return []byte(v.slug), nil
+	return marshalSlug("JobStatus", v)
 }
 
 // UnmarshalText accepts the slugs only.
 func (v *JobStatus) UnmarshalText(b []byte) error {
-	p, err := ParseJobStatus(string(b))
-	if err != nil {
-		return fmt.Errorf("JobStatus %q: %w", strings.TrimSpace(string(b)), err)
-	}
-	*v = p
-	return nil
+	return unmarshalSlug("JobStatus", jobStatusValues, b, v)
 }
 
 // ApplicationStatus is where an application is in the hiring process.
@@ -273,12 +245,7 @@ func ApplicationStatusValues() []ApplicationStatus {
 
 // ParseApplicationStatus returns the ApplicationStatus whose slug is s.
 func ParseApplicationStatus(s string) (ApplicationStatus, error) {
-	for _, v := range applicationStatusValues {
-		if v.slug == s {
-			return v, nil
-		}
-	}
-	return ApplicationStatus{}, fmt.Errorf("must be one of submitted, reviewing, interviewing, offered, hired, rejected, withdrawn")
+	return parseSlug(applicationStatusValues, s)
 }
 
 // String returns the slug ("" for the zero value).
@@ -289,20 +256,12 @@ func (v ApplicationStatus) IsZero() bool { return v.slug == "" }
 
 // MarshalText refuses the zero value, which is never valid data.
 func (v ApplicationStatus) MarshalText() ([]byte, error) {
-	if v.IsZero() {
-		return nil, fmt.Errorf("marshal zero ApplicationStatus")
-	}
-	return []byte(v.slug), nil
+	return marshalSlug("ApplicationStatus", v)
 }
 
 // UnmarshalText accepts the slugs only.
 func (v *ApplicationStatus) UnmarshalText(b []byte) error {
-	p, err := ParseApplicationStatus(string(b))
-	if err != nil {
-		return fmt.Errorf("ApplicationStatus %q: %w", strings.TrimSpace(string(b)), err)
-	}
-	*v = p
-	return nil
+	return unmarshalSlug("ApplicationStatus", applicationStatusValues, b, v)
 }
 
 // PaymentStatus is where a listing payment is.
@@ -324,12 +283,7 @@ func PaymentStatusValues() []PaymentStatus {
 
 // ParsePaymentStatus returns the PaymentStatus whose slug is s.
 func ParsePaymentStatus(s string) (PaymentStatus, error) {
-	for _, v := range paymentStatusValues {
-		if v.slug == s {
-			return v, nil
-		}
-	}
-	return PaymentStatus{}, fmt.Errorf("must be one of requested, paid, failed")
+	return parseSlug(paymentStatusValues, s)
 }
 
 // String returns the slug ("" for the zero value).
@@ -340,18 +294,10 @@ func (v PaymentStatus) IsZero() bool { return v.slug == "" }
 
 // MarshalText refuses the zero value, which is never valid data.
 func (v PaymentStatus) MarshalText() ([]byte, error) {
-	if v.IsZero() {
-		return nil, fmt.Errorf("marshal zero PaymentStatus")
-	}
-	return []byte(v.slug), nil
+	return marshalSlug("PaymentStatus", v)
 }
 
 // UnmarshalText accepts the slugs only.
 func (v *PaymentStatus) UnmarshalText(b []byte) error {
-	p, err := ParsePaymentStatus(string(b))
-	if err != nil {
-		return fmt.Errorf("PaymentStatus %q: %w", strings.TrimSpace(string(b)), err)
-	}
-	*v = p
-	return nil
+	return unmarshalSlug("PaymentStatus", paymentStatusValues, b, v)
 }
