@@ -1,11 +1,8 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,26 +16,7 @@ import (
 // the job's id and its events once job.published is visible.
 func paidJob(t *testing.T, c client, secret, token string) (string, []map[string]any) {
 	t.Helper()
-	jobID := c.must(c.do("POST", "/v1/jobs", token, jobBody()), 201).str("id")
-	pay := c.must(c.do("POST", "/v1/jobs/"+jobID+"/payments", token, map[string]any{"plan": "featured"}), 201)
-	pi := map[string]any{
-		"id": pay.str("payment_intent_id"), "object": "payment_intent", "status": "succeeded",
-		"amount": 9900, "amount_received": 9900, "currency": strings.ToLower(pay.str("currency")),
-		"metadata": map[string]string{"job_id": jobID, "payment_id": pay.str("payment_id")},
-	}
-	payload, sig := signedWebhook(t, secret, "payment_intent.succeeded", pi)
-	req, _ := http.NewRequest("POST", c.base+"/v1/stripe/webhook", bytes.NewReader(payload))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Stripe-Signature", sig)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("webhook: %d %s", res.StatusCode, b)
-	}
+	jobID, _ := postAndPay(c, secret, token, jobBody()["title"].(string), "featured")
 	items := events(c, "stream="+jobID, func(items []map[string]any) bool { return countType(items, "job.published") == 1 })
 	if countType(items, "job.published") != 1 {
 		t.Fatalf("the job was not published: %v", items)

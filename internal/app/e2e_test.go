@@ -1,10 +1,7 @@
 package app_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -54,18 +51,7 @@ func (c client) read(path, token string, consistencyTokens ...string) answer {
 func (c client) webhook(secret, eventType string, pi map[string]any) answer {
 	c.t.Helper()
 	payload, sig := signedWebhook(c.t, secret, eventType, pi)
-	req, _ := http.NewRequest(http.MethodPost, c.base+"/v1/stripe/webhook", bytes.NewReader(payload))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Stripe-Signature", sig)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &a.body)
-	return a
+	return c.do(http.MethodPost, "/v1/stripe/webhook", "", payload, "Stripe-Signature", sig)
 }
 
 // postAndPay posts a job with the given title for the company, pays for it through

@@ -126,7 +126,7 @@ func TestTwoProjectorProcessesShareThePartitionsAndApplyEachEventOnce(t *testing
 // awaitStableGroups waits until the consumer group of every projection is stable with the
 // members of `processes` projector processes (each subscribes once per topic: 4 stream
 // types) all owning partitions, so no rebalance moves a partition while a test measures.
-func awaitStableGroups(t *testing.T, cfg app.Config, processes int) {
+func awaitStableGroups(t testing.TB, cfg app.Config, processes int) {
 	t.Helper()
 	client := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...)}
 	for _, projection := range []string{readmodels.ReadTablesProjection, readmodels.JobSearchProjection} {

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,8 +19,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stripe/stripe-go/v85"
-	"github.com/stripe/stripe-go/v85/webhook"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/jobboard/jobboard/eventstore"
@@ -518,103 +514,25 @@ func BenchmarkGetJobUnderLoad(b *testing.B) {
 	runLoad(b, m.URL(), func(r *rand.Rand) string { return "/v1/jobs/" + bd.jobIDs[r.IntN(len(bd.jobIDs))] })
 }
 
-// freshnessClient is a plain HTTP client of the benchmarks (the tests' client needs a *testing.T).
-type freshnessClient struct {
-	b    *testing.B
-	base string
-}
-
-func (c freshnessClient) call(method, path, token string, body []byte, headers ...string) map[string]any {
-	c.b.Helper()
-	status, out, raw := c.send(method, path, token, body, headers...)
-	if status >= 300 || out == nil {
-		c.b.Fatalf("%s %s: %d %s", method, path, status, raw)
-	}
-	return out
-}
-
-// send returns the status, the decoded JSON body (nil if not JSON) and the raw body.
-func (c freshnessClient) send(method, path, token string, body []byte, headers ...string) (int, map[string]any, []byte) {
-	c.b.Helper()
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		c.b.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.b.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return res.StatusCode, out, raw
-}
-
-func (c freshnessClient) json(method, path, token string, body any) map[string]any {
-	c.b.Helper()
-	raw, err := json.Marshal(body)
-	if err != nil {
-		c.b.Fatal(err)
-	}
-	return c.call(method, path, token, raw)
-}
-
-// publish posts a job titled title, pays for it and delivers the signed
-// payment_intent.succeeded webhook; it returns the job's id and when the webhook answered.
-func (c freshnessClient) publish(secret, token, title string) (string, time.Time) {
-	c.b.Helper()
-	body := jobBody()
-	body["title"] = title
-	jobID, _ := c.json("POST", "/v1/jobs", token, body)["id"].(string)
-	pay := c.json("POST", "/v1/jobs/"+jobID+"/payments", token, map[string]any{"plan": "standard"})
-	str := func(k string) string { s, _ := pay[k].(string); return s }
-	obj, _ := json.Marshal(map[string]any{
-		"id": str("payment_intent_id"), "object": "payment_intent", "status": "succeeded",
-		"amount": pay["amount"], "amount_received": pay["amount"], "currency": strings.ToLower(str("currency")),
-		"metadata": map[string]string{"job_id": jobID, "payment_id": str("payment_id")},
-	})
-	payload, _ := json.Marshal(map[string]any{
-		"id": "evt_" + strings.ReplaceAll(uuid.NewString(), "-", ""), "object": "event", "type": "payment_intent.succeeded",
-		"api_version": stripe.APIVersion, "created": time.Now().Unix(),
-		"data": map[string]any{"object": json.RawMessage(obj)},
-	})
-	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret}).Header
-	hook := c.call("POST", "/v1/stripe/webhook", "", payload, "Stripe-Signature", sig)
-	answered := time.Now()
-	if hook["outcome"] != "applied" {
-		c.b.Fatalf("webhook answer: %v", hook)
-	}
-	return jobID, answered
-}
-
 // searchable polls GET /v1/jobs?q=word every 5 ms, without a consistency token, until the
 // job is found. A 503 (the projectors have not created the index yet, at start-up) counts
 // as not found yet.
-func (c freshnessClient) searchable(word, jobID string, within time.Duration) time.Time {
-	c.b.Helper()
+func (c client) searchable(word, jobID string, within time.Duration) time.Time {
+	c.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		status, res, raw := c.send("GET", "/v1/jobs?q="+url.QueryEscape(word), "", nil)
+		a := c.do("GET", "/v1/jobs?q="+url.QueryEscape(word), "", nil)
 		found := time.Now()
-		if status != http.StatusOK && status != http.StatusServiceUnavailable {
-			c.b.Fatalf("search %s: %d %s", word, status, raw)
+		if a.status != http.StatusOK && a.status != http.StatusServiceUnavailable {
+			c.t.Fatalf("search %s: %d %s", word, a.status, a.raw)
 		}
-		list, _ := res["items"].([]any)
-		for _, it := range list {
-			if m, _ := it.(map[string]any); m["id"] == jobID {
+		for _, it := range items(a) {
+			if it["id"] == jobID {
 				return found
 			}
 		}
 		if found.After(deadline) {
-			c.b.Fatalf("job %s not searchable within %s", jobID, within)
+			c.t.Fatalf("job %s not searchable within %s", jobID, within)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -635,22 +553,22 @@ func BenchmarkFreshness(b *testing.B) {
 		}
 	})
 	m := start(b, cfg)
-	c := freshnessClient{b: b, base: m.URL()}
-	company := c.json("POST", "/v1/companies", "", map[string]any{"name": "Fresh Co", "email": uuid.NewString() + "@fresh.test"})
-	token, _ := company["token"].(string)
+	c := client{t: b, base: m.URL()}
+	token := c.must(c.do("POST", "/v1/companies", "", map[string]any{"name": "Fresh Co", "email": uuid.NewString() + "@fresh.test"}), 201).str("token")
 	word := func() string { return "fq" + testenv.RandomSuffix() }
 
 	// Warm up: topics, consumer groups joining, the index created.
 	for range 3 {
 		w := word()
-		id, _ := c.publish(cfg.StripeWebhookSecret, token, "Freshness probe "+w)
+		id, _ := postAndPay(c, cfg.StripeWebhookSecret, token, "Freshness probe "+w, "standard")
 		c.searchable(w, id, 2*time.Minute)
 	}
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
 		w := word()
-		id, answered := c.publish(cfg.StripeWebhookSecret, token, "Freshness probe "+w)
+		id, _ := postAndPay(c, cfg.StripeWebhookSecret, token, "Freshness probe "+w, "standard")
+		answered := time.Now()
 		lat = append(lat, c.searchable(w, id, 30*time.Second).Sub(answered))
 	}
 	b.StopTimer()
