@@ -29,7 +29,7 @@ func FuzzHTTP(f *testing.F) {
 	cfg := app.Config{
 		DatabaseURL: testenv.NewDatabase(f), KafkaBrokers: testenv.KafkaBrokers(f), ElasticsearchURL: testenv.ElasticsearchURL(f),
 		StripeAPIBase: testenv.StripeAPIBase(f), StripeSecretKey: "sk_test_123", StripeWebhookSecret: "whsec_test",
-		HTTPAddr: "127.0.0.1:0", OperatorToken: fuzzOperatorToken, LogLevel: "error",
+		HTTPAddr: "127.0.0.1:0", OperatorToken: fuzzOperatorToken, SigningKey: "signing-key-for-fuzzing-0123456789abcdef", LogLevel: "error",
 		ShutdownTimeout: 5 * time.Second, ReadinessTimeout: 2 * time.Second,
 		Roles: []string{app.RoleAPI}, KafkaTopicPrefix: "fuzz.", KafkaPartitions: 1, ExpiryInterval: time.Minute,
 		ElasticsearchIndexPrefix: "fuzz-" + testenv.RandomSuffix() + "-",

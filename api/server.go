@@ -58,6 +58,10 @@ type ServerConfig struct {
 	// Now is the clock of rate limits. Default time.Now.
 	Now func() time.Time
 
+	// SigningKey is the HMAC key of the values the server hands out and must get back
+	// unchanged (consistency tokens, cursors). At least 32 bytes.
+	SigningKey []byte
+
 	// Queries answers the query routes from the read models. Without it they are not
 	// registered. Requires Credentials (a token identifies owners).
 	Queries Queries

@@ -69,6 +69,8 @@ var settings = []setting{
 	{"STRIPE_WEBHOOK_SECRET", "stripe-webhook-secret", "whsec_local_development_only", "secret that signs Stripe webhooks", str(func(c *app.Config) *string { return &c.StripeWebhookSecret })},
 	{"HTTP_ADDR", "http-addr", "127.0.0.1:8080", "address the API listens on (port 0: any free port)", str(func(c *app.Config) *string { return &c.HTTPAddr })},
 	{"OPERATOR_TOKEN", "operator-token", "local-operator-token", "bearer token of operators and analysts (≥ 16 characters)", str(func(c *app.Config) *string { return &c.OperatorToken })},
+	{"SIGNING_KEY", "signing-key", "local-development-signing-key-only", "HMAC key signing consistency tokens and cursors (≥ 32 bytes; the same on every instance)", str(func(c *app.Config) *string { return &c.SigningKey })},
+	{"DEV_MODE", "dev-mode", "false", "development switch: allows the built-in development secrets off loopback; never in production", boolean(func(c *app.Config) *bool { return &c.DevMode })},
 	{"ROLES", "roles", "api,relay,projectors,scheduler", "the roles this process runs, comma separated: api, relay, projectors, scheduler", list(func(c *app.Config) *[]string { return &c.Roles })},
 	{"KAFKA_TOPIC_PREFIX", "kafka-topic-prefix", "jobboard.", "prefix of every Kafka topic the app uses", str(func(c *app.Config) *string { return &c.KafkaTopicPrefix })},
 	{"ELASTICSEARCH_INDEX_PREFIX", "elasticsearch-index-prefix", "jobboard-", "prefix of every Elasticsearch index and alias the app uses", str(func(c *app.Config) *string { return &c.ElasticsearchIndexPrefix })},

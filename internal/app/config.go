@@ -31,6 +31,13 @@ type Config struct {
 	HTTPAddr string
 	// OperatorToken is the bearer token of operators and analysts (OPERATOR_TOKEN).
 	OperatorToken string
+	// SigningKey is the HMAC key that signs what the server hands out and must get back
+	// unchanged: consistency tokens, search cursors (SIGNING_KEY, at least 32 bytes). Every
+	// instance of a deployment needs the same key.
+	SigningKey string
+	// DevMode allows the built-in development secrets on a non-loopback address and enables
+	// development-only conveniences (DEV_MODE). Never set it in production.
+	DevMode bool
 	// LogLevel is debug, info, warn or error (LOG_LEVEL).
 	LogLevel string
 	// ShutdownTimeout bounds the graceful shutdown on SIGTERM (SHUTDOWN_TIMEOUT).
@@ -111,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.OperatorToken) < 16 {
 		bad("OPERATOR_TOKEN", "must be at least 16 characters")
+	}
+	if len(c.SigningKey) < 32 {
+		bad("SIGNING_KEY", "must be at least 32 bytes")
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {

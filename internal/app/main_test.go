@@ -28,6 +28,7 @@ func stackConfig(t testing.TB) app.Config {
 		StripeWebhookSecret:      "whsec_test",
 		HTTPAddr:                 "127.0.0.1:0",
 		OperatorToken:            "operator-token-for-tests",
+		SigningKey:               "signing-key-for-tests-0123456789abcdef",
 		LogLevel:                 "warn",
 		ShutdownTimeout:          5 * time.Second,
 		ReadinessTimeout:         2 * time.Second,
@@ -144,7 +145,7 @@ func TestNewRefusesAnInvalidConfigurationNamingEachVariable(t *testing.T) {
 	if err == nil {
 		t.Fatal("accepted an invalid configuration")
 	}
-	for _, env := range []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "HTTP_ADDR", "OPERATOR_TOKEN", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "READINESS_TIMEOUT", "ROLES", "KAFKA_TOPIC_PREFIX", "KAFKA_PARTITIONS", "EXPIRY_INTERVAL"} {
+	for _, env := range []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "HTTP_ADDR", "OPERATOR_TOKEN", "SIGNING_KEY", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "READINESS_TIMEOUT", "ROLES", "KAFKA_TOPIC_PREFIX", "KAFKA_PARTITIONS", "EXPIRY_INTERVAL"} {
 		if !strings.Contains(err.Error(), env+":") {
 			t.Errorf("the error does not name %s:\n%v", env, err)
 		}

@@ -46,6 +46,7 @@ func startProcessTo(t testing.TB, bin string, cfg app.Config, stderr io.Writer) 
 		"STRIPE_API_BASE="+cfg.StripeAPIBase,
 		"HTTP_ADDR=127.0.0.1:0",
 		"OPERATOR_TOKEN="+cfg.OperatorToken,
+		"SIGNING_KEY="+cfg.SigningKey,
 		"ROLES="+strings.Join(cfg.Roles, ","),
 		"KAFKA_TOPIC_PREFIX="+cfg.KafkaTopicPrefix,
 		"KAFKA_PARTITIONS="+strconv.Itoa(cfg.KafkaPartitions),

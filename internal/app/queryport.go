@@ -190,5 +190,6 @@ func (m *Main) wireQueries(cfg *api.ServerConfig) error {
 	}
 	cfg.Queries = queryPort{store: store}
 	cfg.ConsistencyTimeout = m.cfg.ConsistencyTimeout
+	cfg.SigningKey = []byte(m.cfg.SigningKey)
 	return nil
 }
