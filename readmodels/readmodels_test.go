@@ -23,6 +23,8 @@ type fixture struct {
 	ids   map[string]string
 	h     *projectionstest.History
 	pool  *pgxpool.Pool
+	es    *elasticsearch.Client
+	alias string
 }
 
 // newFixture projects a small board into a fresh database and search index.
@@ -106,7 +108,7 @@ func newFixture(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{store: store, ids: ids, h: h, pool: pool}
+	return fixture{store: store, ids: ids, h: h, pool: pool, es: es, alias: alias}
 }
 
 func (f fixture) search(t *testing.T, p readmodels.SearchParams) readmodels.SearchResult {
@@ -249,6 +251,7 @@ func TestSearch(t *testing.T) {
 			"negative limit":          {Limit: -1},
 			"unknown sort":            {Sort: "random"},
 			"garbage cursor":          {Cursor: "%%%"},
+			"hand-made cursor":        {Cursor: "eyJzIjoicmVsZXZhbmNlIiwiYSI6WyJ4Il19"}, // {"s":"relevance","a":["x"]}
 			"cursor of another order": {Cursor: first.NextCursor, Sort: readmodels.SortSalary},
 		} {
 			_, err := f.store.Search(context.Background(), p)
@@ -318,5 +321,35 @@ func TestCompanyOpenJobs(t *testing.T) {
 	}
 	if _, err := f.store.GetCompany(context.Background(), "nope"); apperr.CodeOf(err) != apperr.NotFound {
 		t.Fatalf("unknown company: %v", err)
+	}
+}
+
+func TestASearchOverItsTimeBudgetIsUnavailableNotPartial(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	// A budget no request can meet: the search must fail as Unavailable with a retry hint,
+	// deterministically, against the real index.
+	tight, err := readmodels.NewStore(f.pool, f.es, readmodels.StoreConfig{SearchAlias: f.alias, SearchTimeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tight.Search(context.Background(), readmodels.SearchParams{Q: "engineer"})
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Code != apperr.Unavailable || ae.RetryAfterSeconds < 1 {
+		t.Fatalf("err = %#v, want unavailable with Retry-After", err)
+	}
+	// The same search within the default budget answers.
+	if res := f.search(t, readmodels.SearchParams{Q: "engineer"}); res.Total == 0 {
+		t.Fatal("no engineer found within the default budget")
+	}
+}
+
+func TestLongFuzzyQueriesKeepTheirTypoTolerance(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	// Sixteen words, the API's bound, each a typo: every word is fuzzy-expanded, boundedly.
+	q := "Enginer Senoir Go Kafak Enginer Senoir Go Kafak Enginer Senoir Go Kafak Enginer Senoir Go Kafak"
+	if got := f.keys(f.search(t, readmodels.SearchParams{Q: q})); !slices.Equal(got, []string{"go"}) {
+		t.Fatalf("16 misspelt words found %v, want [go]", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,12 +27,17 @@ const (
 	DefaultSearchLimit = 20
 	MaxSearchLimit     = 100
 	facetSize          = 30
+	// maxFuzzyExpansions bounds the near spellings one query word is expanded to (the
+	// closest first); Elasticsearch's default of 50 per word and field lets a long fuzzy
+	// query cost seconds, while the intended word of a typo is among the closest few.
+	maxFuzzyExpansions = 10
 )
 
 // SearchParams are the filters of GET /v1/jobs. Zero values do not filter.
 type SearchParams struct {
 	// Q is the full-text query over title, description, tags and company name; typos are
-	// tolerated (fuzziness AUTO).
+	// tolerated (fuzziness AUTO, each word expanded to at most maxFuzzyExpansions near
+	// spellings). The API bounds its length and words.
 	Q string
 	// Tags: the job has every one of them.
 	Tags []string
@@ -105,6 +111,10 @@ func encodeSearchCursor(c searchCursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// sortFields is the number of sort values of each order, as searchBody sorts and
+// search_after expects.
+var sortFields = map[string]int{SortRelevance: 4, SortNewest: 3, SortSalary: 3}
+
 func decodeSearchCursor(s string) (searchCursor, error) {
 	var c searchCursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -115,7 +125,7 @@ func decodeSearchCursor(s string) (searchCursor, error) {
 		return c, err
 	}
 	var after []any
-	if err := json.Unmarshal(c.After, &after); err != nil || len(after) == 0 {
+	if err := json.Unmarshal(c.After, &after); err != nil || len(after) != sortFields[c.Sort] {
 		return c, fmt.Errorf("bad search_after")
 	}
 	return c, nil
@@ -149,8 +159,8 @@ func (p *SearchParams) normalise() error {
 
 type obj = map[string]any
 
-// searchBody builds the Elasticsearch request of p.
-func searchBody(p SearchParams, after json.RawMessage) obj {
+// searchBody builds the Elasticsearch request of p, to be answered within timeout.
+func searchBody(p SearchParams, after json.RawMessage, timeout time.Duration) obj {
 	filter := []any{
 		obj{"term": obj{"status": StatusPublished}},
 		obj{"range": obj{"expires_at": obj{"gt": "now"}}},
@@ -191,12 +201,13 @@ func searchBody(p SearchParams, after json.RawMessage) obj {
 		// with typo tolerance; the per-field clauses only rank.
 		boolQ["must"] = []any{obj{"match": obj{"search_text": obj{
 			"query": p.Q, "operator": "and", "fuzziness": "AUTO", "prefix_length": 1,
+			"max_expansions": maxFuzzyExpansions,
 		}}}}
 		boolQ["should"] = []any{
 			obj{"multi_match": obj{
 				"query":     p.Q,
 				"fields":    []string{"title^4", "tags.text^3", "company.name^2", "description"},
-				"fuzziness": "AUTO", "prefix_length": 1,
+				"fuzziness": "AUTO", "prefix_length": 1, "max_expansions": maxFuzzyExpansions,
 			}},
 			obj{"match_phrase": obj{"title": obj{"query": p.Q, "boost": 4}}},
 		}
@@ -223,6 +234,10 @@ func searchBody(p SearchParams, after json.RawMessage) obj {
 		"sort":             sort,
 		"size":             p.Limit + 1, // one more tells whether a next page exists
 		"track_total_hits": true,
+		// Elasticsearch stops collecting after timeout and answers timed_out with what it
+		// has; Search refuses such an answer. terminate_after is not used: it would cut
+		// total and facets short without saying so.
+		"timeout": fmt.Sprintf("%dms", max(1, timeout.Milliseconds())),
 		"_source": []string{"id", "title", "company", "location", "salary", "tags",
 			"employment_type", "seniority", "featured", "published_at", "expires_at"},
 		"aggs": obj{
@@ -239,6 +254,11 @@ func searchBody(p SearchParams, after json.RawMessage) obj {
 }
 
 type searchResponse struct {
+	// TimedOut and Shards.Failed say the hits, total and facets are partial.
+	TimedOut bool `json:"timed_out"`
+	Shards   struct {
+		Failed int `json:"failed"`
+	} `json:"_shards"`
 	Hits struct {
 		Total struct {
 			Value int64 `json:"value"`
@@ -270,22 +290,24 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 		}
 		after = c.After
 	}
-	body, err := json.Marshal(searchBody(p, after))
+	body, err := json.Marshal(searchBody(p, after, s.cfg.SearchTimeout))
 	if err != nil {
 		return SearchResult{}, fmt.Errorf("encode search: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SearchTimeout)
+	defer cancel()
 	res, err := s.es.Search(
 		s.es.Search.WithContext(ctx),
 		s.es.Search.WithIndex(s.cfg.SearchAlias),
 		s.es.Search.WithBody(bytes.NewReader(body)),
 	)
 	if err != nil {
-		return SearchResult{}, apperr.Wrap(apperr.Unavailable, err, "search is unavailable")
+		return SearchResult{}, searchFailed(ctx, err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		return SearchResult{}, apperr.Wrap(apperr.Unavailable, err, "search is unavailable")
+		return SearchResult{}, searchFailed(ctx, err)
 	}
 	if res.StatusCode == http.StatusNotFound {
 		// No index behind the alias yet (an API started before the projectors created it):
@@ -301,6 +323,9 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 	dec.UseNumber()
 	if err := dec.Decode(&sr); err != nil {
 		return SearchResult{}, fmt.Errorf("decode search answer: %w", err)
+	}
+	if err := sr.incomplete(); err != nil {
+		return SearchResult{}, err
 	}
 	hits := sr.Hits.Hits
 	out := SearchResult{Items: make([]SearchItem, 0, len(hits)), Total: sr.Hits.Total.Value}
@@ -329,4 +354,35 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 		Regions:        facet("regions"),
 	}
 	return out, nil
+}
+
+// searchRetryAfter is what a client is told to wait before retrying a search that ran out of
+// its budget or found search unavailable.
+const searchRetryAfter = 1
+
+// searchFailed is the error of a search request that got no answer: out of time budget
+// (ctx's deadline) or Elasticsearch unreachable. Both are Unavailable, to retry.
+func searchFailed(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: searchRetryAfter, Err: err,
+			Message: "the search ran out of its time budget; retry, or narrow the query"}
+	}
+	return &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: searchRetryAfter, Err: err,
+		Message: "search is unavailable"}
+}
+
+// incomplete refuses an answer Elasticsearch cut short (its timeout ran out, or a shard
+// failed): its hits, total and facets would be presented as complete.
+func (sr searchResponse) incomplete() error {
+	switch {
+	case sr.TimedOut:
+		return &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: searchRetryAfter,
+			Err:     errors.New("elasticsearch answered timed_out"),
+			Message: "the search ran out of its time budget; retry, or narrow the query"}
+	case sr.Shards.Failed > 0:
+		return &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: searchRetryAfter,
+			Err:     fmt.Errorf("elasticsearch answered with %d failed shards", sr.Shards.Failed),
+			Message: "search is unavailable"}
+	}
+	return nil
 }

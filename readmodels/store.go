@@ -18,9 +18,17 @@ type StoreConfig struct {
 	// WaitPollInterval is how often WaitForStream looks at the applied versions.
 	// Default 10 ms.
 	WaitPollInterval time.Duration
+	// SearchTimeout is the time budget of one search: the deadline of the request to
+	// Elasticsearch and its own search timeout. A search that runs out of it is Unavailable
+	// (503 with Retry-After), never partial results. Default DefaultSearchTimeout.
+	SearchTimeout time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
+
+// DefaultSearchTimeout is the default time budget of one search: well above what a search
+// of the board takes, well below what a client waits.
+const DefaultSearchTimeout = 2 * time.Second
 
 func (c *StoreConfig) setDefaults() {
 	if c.SearchAlias == "" {
@@ -31,6 +39,9 @@ func (c *StoreConfig) setDefaults() {
 	}
 	if c.WaitPollInterval == 0 {
 		c.WaitPollInterval = 10 * time.Millisecond
+	}
+	if c.SearchTimeout == 0 {
+		c.SearchTimeout = DefaultSearchTimeout
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -45,6 +56,9 @@ func (c StoreConfig) Validate() error {
 	}
 	if c.WaitPollInterval < 0 {
 		errs = append(errs, errors.New("wait poll interval must not be negative"))
+	}
+	if c.SearchTimeout < 0 {
+		errs = append(errs, errors.New("search timeout must not be negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,59 @@
+package readmodels
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/jobboard/jobboard/internal/apperr"
+)
+
+// Elasticsearch answers 200 with whatever it collected when its timeout runs out or a shard
+// fails; such an answer must not pass for a complete one.
+func TestAnAnswerElasticsearchCutShortIsUnavailable(t *testing.T) {
+	t.Parallel()
+	for name, raw := range map[string]string{
+		"timed out":     `{"timed_out":true,"_shards":{"total":1,"successful":1,"failed":0},"hits":{"total":{"value":3},"hits":[]}}`,
+		"failed shards": `{"timed_out":false,"_shards":{"total":2,"successful":1,"failed":1},"hits":{"total":{"value":3},"hits":[]}}`,
+	} {
+		var sr searchResponse
+		if err := json.Unmarshal([]byte(raw), &sr); err != nil {
+			t.Fatal(err)
+		}
+		if err := sr.incomplete(); apperr.CodeOf(err) != apperr.Unavailable {
+			t.Errorf("%s: %v, want unavailable", name, err)
+		}
+	}
+	var sr searchResponse
+	if err := json.Unmarshal([]byte(`{"timed_out":false,"_shards":{"total":1,"successful":1,"failed":0}}`), &sr); err != nil {
+		t.Fatal(err)
+	}
+	if err := sr.incomplete(); err != nil {
+		t.Errorf("a complete answer: %v", err)
+	}
+}
+
+func TestSearchBodyBoundsTheFuzzyExpansionAndTheTime(t *testing.T) {
+	t.Parallel()
+	b, _ := json.Marshal(searchBody(SearchParams{Q: "golang", Limit: 20, Sort: SortRelevance}, nil, 1500*time.Millisecond))
+	var body struct {
+		Timeout string `json:"timeout"`
+		Query   struct {
+			Bool struct {
+				Must []struct {
+					Match struct {
+						SearchText struct {
+							MaxExpansions int `json:"max_expansions"`
+						} `json:"search_text"`
+					} `json:"match"`
+				} `json:"must"`
+			} `json:"bool"`
+		} `json:"query"`
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Timeout != "1500ms" || len(body.Query.Bool.Must) != 1 || body.Query.Bool.Must[0].Match.SearchText.MaxExpansions != maxFuzzyExpansions {
+		t.Fatalf("body %s", b)
+	}
+}
