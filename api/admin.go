@@ -66,9 +66,8 @@ type eventsQuery struct {
 // parseEventsQuery reads after, limit, stream, stream_type, type (repeatable or comma
 // separated), since and until; every parameter at fault is named.
 func parseEventsQuery(r *http.Request) (eventsQuery, error) {
-	q := r.URL.Query()
+	q, fields := parseQuery(r.URL.RawQuery)
 	out := eventsQuery{limit: defaultAdminEventsLimit}
-	var fields []apperr.FieldError
 	bad := func(name, msg string) { fields = append(fields, apperr.FieldError{Field: name, Message: msg}) }
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

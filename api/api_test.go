@@ -83,7 +83,7 @@ func newTestServer(t *testing.T, mutate func(*ServerConfig)) *Server {
 	cfg := ServerConfig{
 		Registry: reg, Gatherer: reg, Commands: fakeCommands{}, Credentials: fakeCredentials{}, Events: fakeEvents{},
 		Idempotency: &IdempotencyStore{}, OperatorToken: "operator-token-for-tests", StripeWebhookSecret: "whsec_test",
-		Queries: &fakeQueries{},
+		Queries: &fakeQueries{}, SigningKey: []byte("signing-key-for-tests-0123456789abcdef"),
 	}
 	if mutate != nil {
 		mutate(&cfg)

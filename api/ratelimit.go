@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -14,8 +15,9 @@ import (
 	"github.com/jobboard/jobboard/internal/apperr"
 )
 
-// RateLimit is a token bucket per client IP: PerMinute requests a minute on average, bursts
-// of up to Burst. A zero PerMinute disables the limit.
+// RateLimit is a token bucket per client (an IPv4 address, an IPv6 /64, or an authenticated
+// principal): PerMinute requests a minute on average, bursts of up to Burst. A zero
+// PerMinute disables the limit.
 type RateLimit struct {
 	// PerMinute is the sustained rate per client.
 	PerMinute float64
@@ -34,7 +36,8 @@ func (l RateLimit) Validate() error {
 	return nil
 }
 
-// ipLimiter holds one token bucket per client IP. Buckets idle for longer than it takes to
+// ipLimiter holds one token bucket per client key (see limitKey; principalLimited keys it by
+// the authenticated principal instead). Buckets idle for longer than it takes to
 // refill are forgotten (a full bucket is the same as a new one), so memory stays bounded by
 // the number of recently active clients. Limits are per instance: behind N instances a
 // client gets up to N times the rate.
@@ -62,8 +65,8 @@ func (l *ipLimiter) idle() time.Duration {
 	return time.Duration(float64(l.limit.Burst)/l.limit.PerMinute*float64(time.Minute)) + time.Minute
 }
 
-// allow takes a token for ip, or says how long to wait for one.
-func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
+// allow takes a token for key, or says how long to wait for one.
+func (l *ipLimiter) allow(key string) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -75,10 +78,10 @@ func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
 		}
 		l.lastSweep = now
 	}
-	b, ok := l.clients[ip]
+	b, ok := l.clients[key]
 	if !ok {
 		b = &ipBucket{lim: rate.NewLimiter(rate.Limit(l.limit.PerMinute/60), l.limit.Burst)}
-		l.clients[ip] = b
+		l.clients[key] = b
 	}
 	b.seen = now
 	res := b.lim.ReserveN(now, 1)
@@ -111,17 +114,53 @@ func clientIP(r *http.Request, trustForwardedFor bool) string {
 	return host
 }
 
-// rateLimited is the middleware of one limited route group.
+// limitKey is the client a per-address limit counts against: an IPv4 address as is, an IPv6
+// address by its /64, the smallest block one subscriber is usually given (an ISP hands out
+// whole /64s, so keying by the full address would let one client take 2^64 buckets).
+// IPv4-mapped IPv6 addresses count as the IPv4 address. What is not an address (a unix
+// socket peer) is its own key.
+func limitKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
+
+// rateLimited is the middleware of one route group limited per client address.
 func (s *Server) rateLimited(l *ipLimiter) func(http.Handler) http.Handler {
+	return s.limited(l, "too many requests from this address", func(r *http.Request) string {
+		return limitKey(clientIP(r, l.trustXF))
+	})
+}
+
+// principalLimited is the middleware of one route group limited per authenticated principal,
+// wherever their requests come from; it runs after authenticate.
+func (s *Server) principalLimited(l *ipLimiter) func(http.Handler) http.Handler {
+	return s.limited(l, "too many requests from this account", func(r *http.Request) string {
+		p := principalFrom(r.Context())
+		return string(p.Role) + ":" + p.ID
+	})
+}
+
+func (s *Server) limited(l *ipLimiter, who string, key func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		if l == nil || l.limit.PerMinute == 0 {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ok, wait := l.allow(clientIP(r, l.trustXF))
+			ok, wait := l.allow(key(r))
 			if !ok {
 				s.writeError(w, r, &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: int(math.Ceil(wait.Seconds())),
-					Message: "too many requests from this address; retry after the time in Retry-After"})
+					Message: who + "; retry after the time in Retry-After"})
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -241,7 +241,11 @@ func (s *Server) handleAdminStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var asOf time.Time
-	q := r.URL.Query()
+	q, bad := parseQuery(r.URL.RawQuery)
+	if len(bad) > 0 {
+		s.writeError(w, r, apperr.InvalidFields(bad...))
+		return
+	}
 	if len(q["as_of"]) > 1 {
 		s.writeError(w, r, invalidField("as_of", "give it once"))
 		return

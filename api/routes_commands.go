@@ -77,7 +77,7 @@ func (s *Server) handleRegisterCandidate(w http.ResponseWriter, r *http.Request)
 
 // registerJobRoutes: an employer's jobs and their listing payments.
 func (s *Server) registerJobRoutes(v1 *mux.Router) {
-	g := group(v1, s.authenticate, s.idempotent)
+	g := group(v1, s.authenticate, s.principalLimited(s.employerLimiter), s.idempotent)
 	g.HandleFunc("/jobs", s.handlePostJob).Methods(http.MethodPost)
 	g.HandleFunc("/jobs/{id}", s.handleUpdateJob).Methods(http.MethodPatch)
 	g.HandleFunc("/jobs/{id}/payments", s.handlePayForListing).Methods(http.MethodPost)

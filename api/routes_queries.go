@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,8 +23,10 @@ const (
 	DefaultConsistencyTimeout = 5 * time.Second
 	// MaxPageLimit is the largest limit of a search or list.
 	MaxPageLimit = 100
-	// maxQueryLen bounds q, in characters.
-	maxQueryLen = 500
+	// maxQueryLen and maxQueryWords bound q (API.md), and with them the work of one
+	// typo-tolerant search: every word is expanded to its near spellings.
+	maxQueryLen   = 256
+	maxQueryWords = 16
 	// maxConsistencyTokens bounds the X-Consistency-Token values of one request.
 	maxConsistencyTokens = 32
 )
@@ -34,8 +37,9 @@ const consistencyTokenHeader = "X-Consistency-Token"
 // registerQueryRoutes: the read side. Public routes identify a caller who sends a token (an
 // owner sees more) and answer anonymous callers too; the others require a token.
 func (s *Server) registerQueryRoutes(v1 *mux.Router) {
+	search := group(v1, s.rateLimited(s.searchLimiter), s.identify)
+	search.HandleFunc("/jobs", s.handleSearchJobs).Methods(http.MethodGet)
 	public := group(v1, s.identify)
-	public.HandleFunc("/jobs", s.handleSearchJobs).Methods(http.MethodGet)
 	public.HandleFunc("/jobs/{id}", s.handleGetJob).Methods(http.MethodGet)
 	public.HandleFunc("/companies/{id}", s.handleGetCompany).Methods(http.MethodGet)
 	public.HandleFunc("/companies/{id}/jobs", s.handleCompanyJobs).Methods(http.MethodGet)
@@ -64,7 +68,46 @@ type queryReader struct {
 	fields []apperr.FieldError
 }
 
-func newQueryReader(r *http.Request) *queryReader { return &queryReader{v: r.URL.Query()} }
+// newQueryReader parses r's query string; what does not parse (bad percent-encoding) is
+// already a problem, naming the parameter when it can be told.
+func newQueryReader(r *http.Request) *queryReader {
+	v, bad := parseQuery(r.URL.RawQuery)
+	return &queryReader{v: v, fields: bad}
+}
+
+// parseQuery parses a raw query string like url.ParseQuery, which skips what it cannot
+// decode; here that is an error naming each parameter whose value does not decode, or
+// "query" when not even the name does (or a ';' separator is used).
+func parseQuery(raw string) (url.Values, []apperr.FieldError) {
+	v, err := url.ParseQuery(raw)
+	if err == nil {
+		return v, nil
+	}
+	var bad []apperr.FieldError
+	named := map[string]bool{}
+	for _, pair := range strings.Split(raw, "&") {
+		k, val, _ := strings.Cut(pair, "=")
+		name, kerr := url.QueryUnescape(k)
+		_, verr := url.QueryUnescape(val)
+		var field string
+		switch {
+		case kerr != nil || strings.Contains(pair, ";"):
+			field = "query"
+		case verr != nil:
+			field = name
+		default:
+			continue
+		}
+		if !named[field] {
+			named[field] = true
+			bad = append(bad, apperr.FieldError{Field: field, Message: "is not a valid URL query parameter (bad percent-encoding)"})
+		}
+	}
+	if len(bad) == 0 {
+		bad = append(bad, apperr.FieldError{Field: "query", Message: "the query string does not parse: " + err.Error()})
+	}
+	return v, bad
+}
 
 func (q *queryReader) bad(field, format string, args ...any) {
 	q.fields = append(q.fields, apperr.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
@@ -133,8 +176,11 @@ func (q *queryReader) searchParams() SearchJobsParams {
 	p := SearchJobsParams{
 		Q:      q.text("q", maxQueryLen),
 		Region: q.text("region", domain.RegionMaxLen),
-		Cursor: q.one("cursor"),
 		Limit:  q.limit(),
+	}
+	if len(strings.Fields(p.Q)) > maxQueryWords {
+		q.bad("q", "must have at most %d words", maxQueryWords)
+		p.Q = ""
 	}
 	for _, raw := range q.v["tags"] {
 		for _, t := range strings.Split(raw, ",") {
@@ -199,13 +245,20 @@ func (q *queryReader) searchParams() SearchJobsParams {
 	return p
 }
 
-// listParams reads status, limit and cursor of a list; parseStatus validates the status.
-func (q *queryReader) listParams(parseStatus func(string) error) ListParams {
-	return ListParams{
-		Status: q.enum("status", parseStatus),
-		Limit:  q.limit(),
-		Cursor: q.one("cursor"),
-	}
+// searchScope is the query a search cursor continues: every filter and the sort.
+func searchScope(p SearchJobsParams) cursorScope {
+	p.Cursor, p.Limit = "", 0
+	filters, _ := json.Marshal(p)
+	return cursorScope{"jobs", string(filters)}
+}
+
+// listParams reads status, limit and cursor of the list named list of owner;
+// parseStatus validates the status. The cursor is bound to list, owner and status.
+func (s *Server) listParams(q *queryReader, list, owner string, parseStatus func(string) error) (ListParams, cursorScope) {
+	lp := ListParams{Status: q.enum("status", parseStatus), Limit: q.limit()}
+	scope := cursorScope{list, owner, lp.Status}
+	lp.Cursor = s.cursor(q, scope)
+	return lp, scope
 }
 
 func parseJobStatus(s string) error {
@@ -265,6 +318,8 @@ func writeQueryAnswer(w http.ResponseWriter, body any) {
 func (s *Server) handleSearchJobs(w http.ResponseWriter, r *http.Request) {
 	q := newQueryReader(r)
 	p := q.searchParams()
+	scope := searchScope(p)
+	p.Cursor = s.cursor(q, scope)
 	if err := s.prepareQuery(r, q, ReadModelSearch); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -274,6 +329,7 @@ func (s *Server) handleSearchJobs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	res.NextCursor = s.sealCursor(scope, res.NextCursor)
 	writeQueryAnswer(w, res)
 }
 
@@ -343,7 +399,7 @@ func (s *Server) handleCompanyJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := newQueryReader(r)
-	lp := q.listParams(parseJobStatus)
+	lp, scope := s.listParams(q, "company-jobs", id, parseJobStatus)
 	if err := s.prepareQuery(r, q, ReadModelTables); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -366,6 +422,7 @@ func (s *Server) handleCompanyJobs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	page.NextCursor = s.sealCursor(scope, page.NextCursor)
 	if !owner {
 		for i := range page.Items {
 			page.Items[i] = publicJob(page.Items[i])
@@ -381,7 +438,7 @@ func (s *Server) handleJobApplications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := newQueryReader(r)
-	lp := q.listParams(parseApplicationStatus)
+	lp, scope := s.listParams(q, "job-applications", id, parseApplicationStatus)
 	if err := s.prepareQuery(r, q, ReadModelTables); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -406,6 +463,7 @@ func (s *Server) handleJobApplications(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	page.NextCursor = s.sealCursor(scope, page.NextCursor)
 	writeQueryAnswer(w, page)
 }
 
@@ -416,7 +474,7 @@ func (s *Server) handleCandidateApplications(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	q := newQueryReader(r)
-	lp := q.listParams(parseApplicationStatus)
+	lp, scope := s.listParams(q, "candidate-applications", p.ID, parseApplicationStatus)
 	if err := s.prepareQuery(r, q, ReadModelTables); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -426,5 +484,6 @@ func (s *Server) handleCandidateApplications(w http.ResponseWriter, r *http.Requ
 		s.writeError(w, r, err)
 		return
 	}
+	page.NextCursor = s.sealCursor(scope, page.NextCursor)
 	writeQueryAnswer(w, page)
 }

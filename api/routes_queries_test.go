@@ -48,6 +48,8 @@ type waitCall struct {
 // fakeQueries serves two jobs of ownerID's company and records what it was asked.
 type fakeQueries struct {
 	waitErr error
+	// searchNext is the read model's position after a search page ("" for the last).
+	searchNext string
 
 	mu        sync.Mutex
 	waits     []waitCall
@@ -66,7 +68,7 @@ func (f *fakeQueries) SearchJobs(_ context.Context, p SearchJobsParams) (JobSear
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.search = append(f.search, p)
-	return JobSearchResult{Items: []JobSummary{{ID: publishedID, Tags: []string{}}}, Total: 1}, nil
+	return JobSearchResult{Items: []JobSummary{{ID: publishedID, Tags: []string{}}}, Total: 1, NextCursor: f.searchNext}, nil
 }
 
 func (f *fakeQueries) Job(_ context.Context, id string) (JobView, error) {
@@ -196,14 +198,20 @@ func TestQueryRoutesRefuseInvalidParametersNamingThem(t *testing.T) {
 
 func TestSearchPassesEveryFilterOn(t *testing.T) {
 	t.Parallel()
-	q := &fakeQueries{}
+	q := &fakeQueries{searchNext: "abc"}
 	s := newQueryServer(t, q)
-	a := query(t, s, "/v1/jobs?q=+golang+&tags=Go,postgres&tags=kafka&remote=true&region=EMEA&country=de&employment_type=full_time"+
-		"&seniority=senior&salary_min=5000000&currency=eur&company_id="+ownerID+"&sort=newest&limit=5&cursor=abc&unknown=ignored", "")
+	path := "/v1/jobs?q=+golang+&tags=Go,postgres&tags=kafka&remote=true&region=EMEA&country=de&employment_type=full_time" +
+		"&seniority=senior&salary_min=5000000&currency=eur&company_id=" + ownerID + "&sort=newest&limit=5&unknown=ignored"
+	first := query(t, s, path, "")
+	next, _ := first.body["next_cursor"].(string)
+	if first.status != 200 || next == "" || next == "abc" {
+		t.Fatalf("first page: status %d, want a sealed next_cursor: %s", first.status, first.raw)
+	}
+	a := query(t, s, path+"&cursor="+next, "")
 	if a.status != 200 {
 		t.Fatalf("status %d: %s", a.status, a.raw)
 	}
-	p := q.search[0]
+	p := q.search[1]
 	if p.Q != "golang" || !slices.Equal(p.Tags, []string{"go", "postgres", "kafka"}) || p.Remote == nil || !*p.Remote ||
 		p.Region != "EMEA" || p.Country != "DE" || p.EmploymentType != "full_time" || p.Seniority != "senior" ||
 		p.SalaryMin != 5000000 || p.Currency != "EUR" || p.CompanyID != ownerID || p.Sort != "newest" || p.Limit != 5 || p.Cursor != "abc" {

@@ -52,6 +52,12 @@ type ServerConfig struct {
 	RegistrationRateLimit RateLimit
 	// ApplicationRateLimit limits POST /v1/jobs/{id}/applications per client IP.
 	ApplicationRateLimit RateLimit
+	// SearchRateLimit limits GET /v1/jobs per client IP (an IPv6 client by its /64).
+	SearchRateLimit RateLimit
+	// EmployerRateLimit limits the employer's job and payment commands (POST /v1/jobs,
+	// PATCH /v1/jobs/{id}, POST /v1/jobs/{id}/payments, POST /v1/jobs/{id}/close) per
+	// authenticated principal, from whatever addresses they come.
+	EmployerRateLimit RateLimit
 	// TrustForwardedFor keys rate limits by the last X-Forwarded-For address, for a server
 	// behind one trusted reverse proxy. Off, the TCP peer address is used.
 	TrustForwardedFor bool
@@ -136,6 +142,15 @@ func (c ServerConfig) Validate() error {
 	if err := c.ApplicationRateLimit.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("api: ApplicationRateLimit: %w", err))
 	}
+	if err := c.SearchRateLimit.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("api: SearchRateLimit: %w", err))
+	}
+	if err := c.EmployerRateLimit.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("api: EmployerRateLimit: %w", err))
+	}
+	if c.Queries != nil && len(c.SigningKey) < 32 {
+		errs = append(errs, errors.New("api: SigningKey of at least 32 bytes is required with Queries (it signs cursors)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -147,6 +162,8 @@ type Server struct {
 
 	registrationLimiter *ipLimiter
 	applicationLimiter  *ipLimiter
+	searchLimiter       *ipLimiter
+	employerLimiter     *ipLimiter
 }
 
 // NewServer builds the routes.
@@ -166,6 +183,8 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		cfg: cfg, log: log, router: mux.NewRouter(),
 		registrationLimiter: newIPLimiter(cfg.RegistrationRateLimit, cfg.TrustForwardedFor, cfg.Now),
 		applicationLimiter:  newIPLimiter(cfg.ApplicationRateLimit, cfg.TrustForwardedFor, cfg.Now),
+		searchLimiter:       newIPLimiter(cfg.SearchRateLimit, cfg.TrustForwardedFor, cfg.Now),
+		employerLimiter:     newIPLimiter(cfg.EmployerRateLimit, cfg.TrustForwardedFor, cfg.Now),
 	}
 	// Middleware of every matched route, outermost first. gorilla/mux does not run them for
 	// the not-found and method-not-allowed handlers, which are wrapped by hand below.

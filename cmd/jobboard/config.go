@@ -88,6 +88,11 @@ var settings = []setting{
 	{"RATE_LIMIT_REGISTRATION_BURST", "rate-limit-registration-burst", "30", "sign-ups a client IP may send at once", atoi(func(c *app.Config) *int { return &c.RegistrationRateLimit.Burst })},
 	{"RATE_LIMIT_APPLICATION", "rate-limit-application", "120", "applications (POST /v1/jobs/{id}/applications) per minute per client IP and instance; 0: no limit", f64(func(c *app.Config) *float64 { return &c.ApplicationRateLimit.PerMinute })},
 	{"RATE_LIMIT_APPLICATION_BURST", "rate-limit-application-burst", "60", "applications a client IP may send at once", atoi(func(c *app.Config) *int { return &c.ApplicationRateLimit.Burst })},
+	{"RATE_LIMIT_SEARCH", "rate-limit-search", "600", "searches (GET /v1/jobs) per minute per client IP (IPv6: per /64) and instance; 0: no limit", f64(func(c *app.Config) *float64 { return &c.SearchRateLimit.PerMinute })},
+	{"RATE_LIMIT_SEARCH_BURST", "rate-limit-search-burst", "120", "searches a client IP may send at once", atoi(func(c *app.Config) *int { return &c.SearchRateLimit.Burst })},
+	{"RATE_LIMIT_EMPLOYER", "rate-limit-employer", "120", "job and payment commands (POST /v1/jobs, PATCH /v1/jobs/{id}, POST /v1/jobs/{id}/payments, /close) per minute per employer and instance; 0: no limit", f64(func(c *app.Config) *float64 { return &c.EmployerRateLimit.PerMinute })},
+	{"RATE_LIMIT_EMPLOYER_BURST", "rate-limit-employer-burst", "60", "job and payment commands an employer may send at once", atoi(func(c *app.Config) *int { return &c.EmployerRateLimit.Burst })},
+	{"SEARCH_TIMEOUT", "search-timeout", "2s", "time budget of one search in Elasticsearch; past it GET /v1/jobs answers 503 with Retry-After", dur(func(c *app.Config) *time.Duration { return &c.SearchTimeout })},
 	{"TRUST_FORWARDED_FOR", "trust-forwarded-for", "false", "key rate limits by the last X-Forwarded-For address (only behind one trusted proxy)", boolean(func(c *app.Config) *bool { return &c.TrustForwardedFor })},
 }
 

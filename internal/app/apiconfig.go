@@ -47,6 +47,15 @@ func (c Config) validateAPI() []error {
 	if err := c.ApplicationRateLimit.Validate(); err != nil {
 		bad("RATE_LIMIT_APPLICATION", "%v", err)
 	}
+	if err := c.SearchRateLimit.Validate(); err != nil {
+		bad("RATE_LIMIT_SEARCH", "%v", err)
+	}
+	if err := c.EmployerRateLimit.Validate(); err != nil {
+		bad("RATE_LIMIT_EMPLOYER", "%v", err)
+	}
+	if c.SearchTimeout < 0 {
+		bad("SEARCH_TIMEOUT", "must not be negative")
+	}
 	return errs
 }
 

@@ -230,6 +230,7 @@ func (m *Main) wireCommands(ctx context.Context, cfg *api.ServerConfig) error {
 	cfg.StripeWebhookSecret = m.cfg.StripeWebhookSecret
 	cfg.RegistrationRateLimit = m.cfg.RegistrationRateLimit
 	cfg.ApplicationRateLimit = m.cfg.ApplicationRateLimit
+	cfg.EmployerRateLimit = m.cfg.EmployerRateLimit
 	cfg.TrustForwardedFor = m.cfg.TrustForwardedFor
 	m.workers.start(ctx, "idempotency-cleanup", func(ctx context.Context) error {
 		t := time.NewTicker(idempotencyCleanupEvery)

@@ -75,6 +75,15 @@ type Config struct {
 	// ApplicationRateLimit limits applications per client IP (RATE_LIMIT_APPLICATION,
 	// RATE_LIMIT_APPLICATION_BURST); a zero rate disables it.
 	ApplicationRateLimit api.RateLimit
+	// SearchRateLimit limits searches (GET /v1/jobs) per client IP (RATE_LIMIT_SEARCH,
+	// RATE_LIMIT_SEARCH_BURST); a zero rate disables it.
+	SearchRateLimit api.RateLimit
+	// EmployerRateLimit limits an employer's job and payment commands per employer
+	// (RATE_LIMIT_EMPLOYER, RATE_LIMIT_EMPLOYER_BURST); a zero rate disables it.
+	EmployerRateLimit api.RateLimit
+	// SearchTimeout is the time budget of one search in Elasticsearch (SEARCH_TIMEOUT); past
+	// it the search answers 503. 0 takes the read models' 2 s.
+	SearchTimeout time.Duration
 	// TrustForwardedFor keys rate limits by the last X-Forwarded-For address, behind one
 	// trusted reverse proxy (TRUST_FORWARDED_FOR).
 	TrustForwardedFor bool

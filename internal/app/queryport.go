@@ -184,12 +184,14 @@ func nonNil(s []string) []string {
 // the live projection versions, reading the search alias of this deployment — into cfg.
 // The store holds no goroutine; it shares the pool and the Elasticsearch client.
 func (m *Main) wireQueries(cfg *api.ServerConfig) error {
-	store, err := readmodels.NewStore(m.pool, m.es, readmodels.StoreConfig{SearchAlias: m.cfg.SearchAlias()})
+	store, err := readmodels.NewStore(m.pool, m.es, readmodels.StoreConfig{SearchAlias: m.cfg.SearchAlias(), SearchTimeout: m.cfg.SearchTimeout})
 	if err != nil {
 		return err
 	}
 	cfg.Queries = queryPort{store: store}
 	cfg.ConsistencyTimeout = m.cfg.ConsistencyTimeout
 	cfg.SigningKey = []byte(m.cfg.SigningKey)
+	cfg.SearchRateLimit = m.cfg.SearchRateLimit
+	cfg.TrustForwardedFor = m.cfg.TrustForwardedFor
 	return nil
 }
