@@ -42,7 +42,13 @@ func stackConfig(t testing.TB) app.Config {
 
 func start(t testing.TB, cfg app.Config) *app.Main {
 	t.Helper()
-	m, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return startLogged(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startLogged is start with the program's logs sent to log.
+func startLogged(t testing.TB, cfg app.Config, log *slog.Logger) *app.Main {
+	t.Helper()
+	m, err := app.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
