@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 
@@ -22,8 +20,8 @@ const (
 // Principal is the authenticated caller.
 type Principal struct {
 	Role Role
-	// ID is the company id of an employer, the candidate id of a candidate, empty for
-	// operators.
+	// ID is the company id of an employer, the candidate id of a candidate, the name of an
+	// operator.
 	ID string
 }
 
@@ -35,7 +33,7 @@ func (p Principal) Actor() string {
 	case RoleCandidate:
 		return "candidate:" + p.ID
 	case RoleOperator:
-		return "operator"
+		return "operator:" + p.ID
 	default:
 		return "anonymous"
 	}
@@ -56,7 +54,7 @@ func principalFrom(ctx context.Context) Principal {
 	return p
 }
 
-// authenticate requires a bearer token: the operator token from configuration (compared in
+// authenticate requires a bearer token: an operator's token from configuration (compared in
 // constant time) or an account's token (looked up by its hash). Missing or unknown: 401.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -66,8 +64,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		var p Principal
-		if s.isOperatorToken(token) {
-			p = Principal{Role: RoleOperator}
+		if name, ok := s.operatorNamed(token); ok {
+			p = Principal{Role: RoleOperator, ID: name}
 		} else {
 			var err error
 			if p, err = s.cfg.Credentials.Authenticate(r.Context(), token); err != nil {
@@ -80,17 +78,6 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
 	})
-}
-
-// isOperatorToken compares digests so neither the content nor the length of the configured
-// token leaks through timing.
-func (s *Server) isOperatorToken(token string) bool {
-	if s.cfg.OperatorToken == "" {
-		return false
-	}
-	got := sha256.Sum256([]byte(token))
-	want := sha256.Sum256([]byte(s.cfg.OperatorToken))
-	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 func bearerToken(r *http.Request) (string, bool) {

@@ -19,7 +19,9 @@ type Problem struct {
 	Instance string `json:"instance,omitempty"`
 	// Errors lists every field at fault, for invalid input ("salary.min", "tags[3]").
 	Errors []apperr.FieldError `json:"errors,omitempty"`
-	// Checks carries the state of each dependency, on /readyz.
+	// Engines is "up" or "down" per dependency, on /readyz.
+	Engines map[string]string `json:"engines,omitempty"`
+	// Checks are the details of each dependency on /readyz, for operators only.
 	Checks map[string]CheckResult `json:"checks,omitempty"`
 }
 

@@ -40,9 +40,12 @@ type ServerConfig struct {
 	// Idempotency keeps the answers of POSTs sent with an Idempotency-Key. Required with
 	// Commands.
 	Idempotency *IdempotencyStore
-	// OperatorToken is the bearer token of operators (≥ 16 characters). Required with
-	// Commands.
+	// OperatorToken is the bearer token of the operator named SharedOperatorName (≥ 16
+	// characters). It or Operators is required with Commands.
 	OperatorToken string
+	// Operators are the operators with a token of their own (names unique, tokens distinct;
+	// internal/app's configuration checks them).
+	Operators []Operator
 	// StripeWebhookSecret verifies the signatures of POST /v1/stripe/webhook. Required with
 	// Commands.
 	StripeWebhookSecret string
@@ -76,7 +79,7 @@ type ServerConfig struct {
 	ConsistencyTimeout time.Duration
 
 	// Admin serves the operator routes of projections (status, rebuilds) and of a stream as
-	// of a time. Without it they are not registered. Requires Credentials and OperatorToken
+	// of a time. Without it they are not registered. Requires Credentials and an operator
 	// (another account's token must be told 403, not 401).
 	Admin Admin
 }
@@ -115,8 +118,8 @@ func (c ServerConfig) Validate() error {
 		if c.Idempotency == nil {
 			errs = append(errs, errors.New("api: Idempotency is required with Commands"))
 		}
-		if len(c.OperatorToken) < 16 {
-			errs = append(errs, errors.New("api: OperatorToken must be at least 16 characters"))
+		if !c.hasOperators() {
+			errs = append(errs, errors.New("api: OperatorToken must be at least 16 characters (or Operators set)"))
 		}
 		if c.StripeWebhookSecret == "" {
 			errs = append(errs, errors.New("api: StripeWebhookSecret is required with Commands"))
@@ -129,8 +132,8 @@ func (c ServerConfig) Validate() error {
 		if c.Credentials == nil {
 			errs = append(errs, errors.New("api: Credentials is required with Admin"))
 		}
-		if len(c.OperatorToken) < 16 {
-			errs = append(errs, errors.New("api: OperatorToken must be at least 16 characters with Admin"))
+		if !c.hasOperators() {
+			errs = append(errs, errors.New("api: OperatorToken must be at least 16 characters (or Operators set) with Admin"))
 		}
 	}
 	if c.ConsistencyTimeout < 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/jobboard/jobboard/api"
 	"github.com/jobboard/jobboard/internal/app"
 )
 
@@ -65,11 +66,12 @@ var settings = []setting{
 	{"KAFKA_BROKERS", "kafka-brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma separated", list(func(c *app.Config) *[]string { return &c.KafkaBrokers })},
 	{"ELASTICSEARCH_URL", "elasticsearch-url", "http://127.0.0.1:9200", "Elasticsearch HTTP address", str(func(c *app.Config) *string { return &c.ElasticsearchURL })},
 	{"STRIPE_API_BASE", "stripe-api-base", "http://127.0.0.1:12111", "Stripe API address (stripe-mock locally)", str(func(c *app.Config) *string { return &c.StripeAPIBase })},
-	{"STRIPE_SECRET_KEY", "stripe-secret-key", "sk_test_123", "Stripe secret key", str(func(c *app.Config) *string { return &c.StripeSecretKey })},
-	{"STRIPE_WEBHOOK_SECRET", "stripe-webhook-secret", "whsec_local_development_only", "secret that signs Stripe webhooks", str(func(c *app.Config) *string { return &c.StripeWebhookSecret })},
+	{"STRIPE_SECRET_KEY", "stripe-secret-key", app.DevStripeSecretKey, "Stripe secret key", str(func(c *app.Config) *string { return &c.StripeSecretKey })},
+	{"STRIPE_WEBHOOK_SECRET", "stripe-webhook-secret", app.DevStripeWebhookSecret, "secret that signs Stripe webhooks", str(func(c *app.Config) *string { return &c.StripeWebhookSecret })},
 	{"HTTP_ADDR", "http-addr", "127.0.0.1:8080", "address the API listens on (port 0: any free port)", str(func(c *app.Config) *string { return &c.HTTPAddr })},
-	{"OPERATOR_TOKEN", "operator-token", "local-operator-token", "bearer token of operators and analysts (≥ 16 characters)", str(func(c *app.Config) *string { return &c.OperatorToken })},
-	{"SIGNING_KEY", "signing-key", "local-development-signing-key-only", "HMAC key signing consistency tokens and cursors (≥ 32 bytes; the same on every instance)", str(func(c *app.Config) *string { return &c.SigningKey })},
+	{"OPERATOR_TOKEN", "operator-token", app.DevOperatorToken, "bearer token of the operator named `operator` (≥ 16 characters); no default when OPERATOR_TOKENS is set", str(func(c *app.Config) *string { return &c.OperatorToken })},
+	{"OPERATOR_TOKENS", "operator-tokens", "", "operators with a token each, `name=token,name=token` (names: 1 to 32 of a-z 0-9 _ -; tokens ≥ 32 characters, all distinct); events record the actor `operator:<name>`", operators},
+	{"SIGNING_KEY", "signing-key", app.DevSigningKey, "HMAC key signing consistency tokens and cursors (≥ 32 bytes; the same on every instance)", str(func(c *app.Config) *string { return &c.SigningKey })},
 	{"DEV_MODE", "dev-mode", "false", "development switch: allows the built-in development secrets off loopback; never in production", boolean(func(c *app.Config) *bool { return &c.DevMode })},
 	{"ROLES", "roles", "api,relay,projectors,scheduler", "the roles this process runs, comma separated: api, relay, projectors, scheduler", list(func(c *app.Config) *[]string { return &c.Roles })},
 	{"KAFKA_TOPIC_PREFIX", "kafka-topic-prefix", "jobboard.", "prefix of every Kafka topic the app uses", str(func(c *app.Config) *string { return &c.KafkaTopicPrefix })},
@@ -96,6 +98,25 @@ var settings = []setting{
 	{"TRUST_FORWARDED_FOR", "trust-forwarded-for", "false", "key rate limits by the last X-Forwarded-For address (only behind one trusted proxy)", boolean(func(c *app.Config) *bool { return &c.TrustForwardedFor })},
 }
 
+// operators binds OPERATOR_TOKENS. Its errors never quote the value: it holds tokens.
+func operators(c *app.Config, v string) error {
+	c.Operators = nil
+	for i, entry := range splitList(v) {
+		name, token, ok := strings.Cut(entry, "=")
+		name, token = strings.TrimSpace(name), strings.TrimSpace(token)
+		if !ok || name == "" || token == "" {
+			return fmt.Errorf("want name=token,name=token; entry %d is not name=token", i+1)
+		}
+		c.Operators = append(c.Operators, api.Operator{Name: name, Token: token})
+	}
+	return nil
+}
+
+// defaultOnlyWithout: the default of a setting (key) that holds only when another (value)
+// is not given. A deployment with named operators has no shared operator token unless it
+// sets one: the development default is a token everybody knows.
+var defaultOnlyWithout = map[string]string{"OPERATOR_TOKEN": "OPERATOR_TOKENS"}
+
 // splitList splits a comma separated list, dropping blanks.
 func splitList(v string) []string {
 	var out []string
@@ -116,9 +137,16 @@ func addConfigFlags(fs *pflag.FlagSet) {
 
 // loadConfig resolves every setting: flag if given, else environment, else default.
 func loadConfig(fs *pflag.FlagSet, getenv func(string) string) (app.Config, error) {
+	given := func(s setting) bool {
+		f := fs.Lookup(s.flag)
+		return getenv(s.env) != "" || (f != nil && f.Changed)
+	}
 	var c app.Config
 	for _, s := range settings {
 		v := s.def
+		if other, ok := defaultOnlyWithout[s.env]; ok && given(settingOf(other)) {
+			v = ""
+		}
 		if e := getenv(s.env); e != "" {
 			v = e
 		}
@@ -132,11 +160,25 @@ func loadConfig(fs *pflag.FlagSet, getenv func(string) string) (app.Config, erro
 	return c, c.Validate()
 }
 
+// settingOf is the setting of the variable env.
+func settingOf(env string) setting {
+	for _, s := range settings {
+		if s.env == env {
+			return s
+		}
+	}
+	panic("no setting " + env)
+}
+
 // printConfigTable writes the settings as the Markdown table of the README.
 func printConfigTable(w io.Writer) {
 	fmt.Fprintln(w, "| Variable | Flag | Default | Meaning |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, s := range settings {
-		fmt.Fprintf(w, "| `%s` | `--%s` | `%s` | %s |\n", s.env, s.flag, s.def, s.help)
+		def := "`" + s.def + "`"
+		if s.def == "" {
+			def = "(none)"
+		}
+		fmt.Fprintf(w, "| `%s` | `--%s` | %s | %s |\n", s.env, s.flag, def, s.help)
 	}
 }

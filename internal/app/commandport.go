@@ -225,7 +225,6 @@ func (m *Main) wireCommands(ctx context.Context, cfg *api.ServerConfig) error {
 	cfg.Credentials = credentialPort{lookup: creds}
 	cfg.Events = store
 	cfg.Idempotency = idem
-	cfg.OperatorToken = m.cfg.OperatorToken
 	cfg.SigningKey = []byte(m.cfg.SigningKey)
 	cfg.StripeWebhookSecret = m.cfg.StripeWebhookSecret
 	cfg.RegistrationRateLimit = m.cfg.RegistrationRateLimit

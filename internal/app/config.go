@@ -29,8 +29,12 @@ type Config struct {
 	StripeWebhookSecret string
 	// HTTPAddr is where the API listens; port 0 picks a free port (HTTP_ADDR).
 	HTTPAddr string
-	// OperatorToken is the bearer token of operators and analysts (OPERATOR_TOKEN).
+	// OperatorToken is the bearer token of the operator named "operator" (OPERATOR_TOKEN); it
+	// may be empty when Operators are set.
 	OperatorToken string
+	// Operators have a token each, so events and logs name the operator who acted
+	// (OPERATOR_TOKENS: name=token,…; names of 1 to 32 a-z 0-9 _ -, tokens ≥ 32 characters).
+	Operators []api.Operator
 	// SigningKey is the HMAC key that signs what the server hands out and must get back
 	// unchanged: consistency tokens, search cursors (SIGNING_KEY, at least 32 bytes). Every
 	// instance of a deployment needs the same key.
@@ -99,7 +103,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...)))
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-		bad("DATABASE_URL", "want a postgres://user:password@host:port/database URL, got %q", c.DatabaseURL)
+		bad("DATABASE_URL", "want a postgres://user:password@host:port/database URL, got %s", redactedURL(c.DatabaseURL))
 	}
 	if len(c.KafkaBrokers) == 0 {
 		bad("KAFKA_BROKERS", "want at least one host:port")
@@ -111,7 +115,7 @@ func (c Config) Validate() error {
 	}
 	checkHTTPURL := func(env, v string) {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad(env, "want an http(s):// URL, got %q", v)
+			bad(env, "want an http(s):// URL, got %s", redactedURL(v))
 		}
 	}
 	checkHTTPURL("ELASTICSEARCH_URL", c.ElasticsearchURL)
@@ -125,9 +129,10 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("HTTP_ADDR", "want host:port, got %q", c.HTTPAddr)
 	}
-	if len(c.OperatorToken) < 16 {
-		bad("OPERATOR_TOKEN", "must be at least 16 characters")
+	if len(c.OperatorToken) < 16 && (c.OperatorToken != "" || len(c.Operators) == 0) {
+		bad("OPERATOR_TOKEN", "must be at least 16 characters (or empty, with OPERATOR_TOKENS)")
 	}
+	errs = append(errs, c.validateOperators()...)
 	if len(c.SigningKey) < 32 {
 		bad("SIGNING_KEY", "must be at least 32 bytes")
 	}
@@ -157,6 +162,7 @@ func (c Config) Validate() error {
 		bad("KAFKA_PARTITIONS", "want 1 to 1000, got %d", c.KafkaPartitions)
 	}
 	errs = append(errs, c.validateAPI()...)
+	errs = append(errs, c.validateExposure()...)
 	return errors.Join(errs...)
 }
 

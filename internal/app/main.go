@@ -49,6 +49,10 @@ func New(cfg Config, log *slog.Logger) (*Main, error) {
 	if log == nil {
 		return nil, errors.New("app: nil logger")
 	}
+	if envs := cfg.developmentSecretsInUse(); len(envs) > 0 {
+		log.Warn("built-in development secrets in use: this instance must not be reachable by others",
+			"variables", envs, "http_addr", cfg.HTTPAddr, "dev_mode", cfg.DevMode)
+	}
 	return &Main{cfg: cfg, log: log}, nil
 }
 
@@ -107,6 +111,9 @@ func (m *Main) Run(ctx context.Context) error {
 		CheckTimeout: m.cfg.ReadinessTimeout,
 		Registry:     reg,
 		Gatherer:     reg,
+		// Operators see the details of /readyz on every process, not only the API's.
+		OperatorToken: m.cfg.OperatorToken,
+		Operators:     m.cfg.Operators,
 	}
 	// Every process serves /healthz, /readyz and /metrics; the API role adds the routes.
 	if m.cfg.HasRole(RoleAPI) {
