@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/apperr"
@@ -33,11 +35,21 @@ func TestApplicationLifecycle(t *testing.T) {
 		wantCode(t, err, apperr.Invalid)
 	})
 	var app commands.Result
-	t.Run("applying records the application on its deterministic stream", func(t *testing.T) {
+	t.Run("applying records the application on a random stream and claims the pair", func(t *testing.T) {
 		var err error
 		app, err = w.apply.Handle(ctx, commands.Apply{Caller: candidate(ada), JobID: job, ResumeURL: "https://cv.example/ada"})
-		if err != nil || app.ID != domain.ApplicationStreamID(job, ada) || app.Version != 1 {
+		if err != nil || app.Version != 1 {
 			t.Fatalf("Apply = %+v, %v", app, err)
+		}
+		// The id used to be this UUIDv5 of (job, candidate), which anyone could compute.
+		oldNamespace := uuid.MustParse("e4a3d9a1-c8f0-4c03-8f1d-40e48d40cd18")
+		if id := uuid.MustParse(app.ID); id == uuid.NewSHA1(oldNamespace, []byte(job+"\x00"+ada)) || id.Version() != 7 {
+			t.Fatalf("application id %s is derived from the pair or not a random UUIDv7", app.ID)
+		}
+		var claimed string
+		if err := w.pool.QueryRow(ctx, `SELECT stream_id FROM unique_claims WHERE scope = 'application' AND key = $1`,
+			domain.ApplicationKey(job, ada)).Scan(&claimed); err != nil || claimed != app.ID {
+			t.Fatalf("claim = %q, %v; want %s", claimed, err, app.ID)
 		}
 	})
 	t.Run("applying twice is a conflict", func(t *testing.T) {
