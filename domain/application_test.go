@@ -51,7 +51,7 @@ func historyAt(status ApplicationStatus) []Event {
 
 func TestSubmitApplication(t *testing.T) {
 	t.Parallel()
-	t.Run("records the application to a published job on the deterministic stream", func(t *testing.T) {
+	t.Run("records the application to a published job on the stream of its id", func(t *testing.T) {
 		t.Parallel()
 		a, err := SubmitApplication(testApplicationID, publishedJob(t), testCandidateID, " https://cv.example.com/ada.pdf ", "\nI would love to.\n", at(time.Hour))
 		if err != nil {
