@@ -54,6 +54,9 @@ func (fakeCommands) ConfirmListingPayment(context.Context, ConfirmListingPayment
 func (fakeCommands) FailListingPayment(context.Context, FailListingPaymentParams) (CommandResult, error) {
 	return CommandResult{}, nil
 }
+func (fakeCommands) RotateToken(context.Context, RotateTokenParams) (RotatedToken, error) {
+	return RotatedToken{Token: "new-tok"}, nil
+}
 
 type fakeCredentials struct{}
 
@@ -65,6 +68,11 @@ func (fakeCredentials) Authenticate(_ context.Context, token string) (Principal,
 		return Principal{Role: RoleCandidate, ID: "k1"}, nil
 	}
 	return Principal{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
+}
+
+// Describe knows no stored token: the API tests run without a database.
+func (fakeCredentials) Describe(context.Context, string) (TokenInfo, error) {
+	return TokenInfo{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
 }
 
 type fakeEvents struct{}

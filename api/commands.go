@@ -146,6 +146,17 @@ type FailListingPaymentParams struct {
 	FailedAt  time.Time
 }
 
+// RotateTokenParams replaces the caller's bearer token.
+type RotateTokenParams struct {
+	Meta CommandMeta
+}
+
+// RotatedToken is the caller's new bearer token, shown once.
+type RotatedToken struct {
+	CommandResult
+	Token string
+}
+
 // Commands are the use cases behind the command routes.
 type Commands interface {
 	RegisterCompany(ctx context.Context, p RegisterCompanyParams) (RegisteredAccount, error)
@@ -159,6 +170,7 @@ type Commands interface {
 	ChangeApplicationStatus(ctx context.Context, p ChangeApplicationStatusParams) (CommandResult, error)
 	ConfirmListingPayment(ctx context.Context, p ConfirmListingPaymentParams) (CommandResult, error)
 	FailListingPayment(ctx context.Context, p FailListingPaymentParams) (CommandResult, error)
+	RotateToken(ctx context.Context, p RotateTokenParams) (RotatedToken, error)
 }
 
 // Credentials resolves a bearer token of an employer or candidate.
@@ -166,6 +178,19 @@ type Credentials interface {
 	// Authenticate returns the principal whose token this is, or an *apperr.Error with code
 	// Unauthorized when no account has it.
 	Authenticate(ctx context.Context, token string) (Principal, error)
+	// Describe returns what is stored about an employer's or candidate's token, or an
+	// *apperr.Error with code Unauthorized when no account has it.
+	Describe(ctx context.Context, token string) (TokenInfo, error)
+}
+
+// TokenInfo is what GET /v1/tokens/current shows of the caller's token.
+type TokenInfo struct {
+	Role      Role
+	SubjectID string
+	// CreatedAt is when the token was issued (registration or last rotation).
+	CreatedAt time.Time
+	// LastUsedAt is when it last authenticated a request, to within a minute; nil if never.
+	LastUsedAt *time.Time
 }
 
 // EventReader is the raw history, for GET /v1/admin/events.

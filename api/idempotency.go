@@ -263,6 +263,11 @@ func (s *IdempotencyStore) release(ctx context.Context, q idemRequest) error {
 // validIdempotencyKey: 1–255 visible ASCII characters.
 func validIdempotencyKey(k string) bool { return visibleASCII(k, 255) }
 
+// minAnonymousIdempotencyKeyLen is the shortest key the anonymous routes (sign-ups) take.
+// Anonymous callers share one key scope and a repeat returns the first answer, which holds
+// the new account's token: a key must be as hard to guess as a UUID (32 hex digits).
+const minAnonymousIdempotencyKeyLen = 32
+
 // replayedHeaders are the response headers kept with an answer.
 var replayedHeaders = []string{"Content-Type", "Location", "ETag", "Retry-After"}
 
@@ -277,6 +282,11 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		}
 		if !validIdempotencyKey(key) {
 			s.writeError(w, r, invalidField("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
+			return
+		}
+		if principalFrom(r.Context()).Role == "" && len(key) < minAnonymousIdempotencyKeyLen {
+			s.writeError(w, r, invalidField("Idempotency-Key",
+				fmt.Sprintf("must be at least %d characters without a bearer token (a UUID or 128 random bits), so that nobody can guess it", minAnonymousIdempotencyKeyLen)))
 			return
 		}
 		body, err := readBody(w, r)

@@ -39,6 +39,10 @@ func (queryCredentials) Authenticate(_ context.Context, token string) (Principal
 	return Principal{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
 }
 
+func (queryCredentials) Describe(context.Context, string) (TokenInfo, error) {
+	return TokenInfo{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
+}
+
 type waitCall struct {
 	rm        ReadModel
 	timeout   time.Duration

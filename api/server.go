@@ -218,6 +218,7 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		s.registerApplicationRoutes(v1)
 		s.registerStripeRoutes(v1)
 		s.registerAdminRoutes(v1)
+		s.registerTokenRoutes(v1)
 	}
 	if cfg.Queries != nil {
 		s.registerQueryRoutes(v1)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jobboard/jobboard/domain"
 )
@@ -87,7 +88,7 @@ func (h *RegisterCompanyHandler) Handle(ctx context.Context, cmd RegisterCompany
 			streamType: c.StreamType(),
 			events:     c.Changes(),
 			claims:     []Claim{{Scope: ClaimCompanyEmail, Key: domain.CompanyEmailKey(c.Email()), StreamID: id}},
-			credential: &Credential{TokenHash: HashToken(token), Role: RoleEmployer, SubjectID: id},
+			credential: &Credential{TokenHash: HashToken(token), Role: RoleEmployer, SubjectID: id, IssuedAt: c.RegisteredAt()},
 		}, nil
 	})
 	if err != nil {
@@ -137,13 +138,95 @@ func (h *RegisterCandidateHandler) Handle(ctx context.Context, cmd RegisterCandi
 			streamType: c.StreamType(),
 			events:     c.Changes(),
 			claims:     []Claim{{Scope: ClaimCandidateEmail, Key: domain.CandidateEmailKey(c.Email()), StreamID: id}},
-			credential: &Credential{TokenHash: HashToken(token), Role: RoleCandidate, SubjectID: id},
+			credential: &Credential{TokenHash: HashToken(token), Role: RoleCandidate, SubjectID: id, IssuedAt: c.RegisteredAt()},
 		}, nil
 	})
 	if err != nil {
 		return RegistrationResult{}, err
 	}
 	return RegistrationResult{Result: res, Token: token}, nil
+}
+
+// RotateToken replaces the caller's bearer token (POST /v1/tokens/rotate): employers and
+// candidates only, since operators' tokens are configuration.
+type RotateToken struct {
+	Caller Caller
+}
+
+// RotatedToken is the answer to RotateToken: the new bearer token, shown this once.
+type RotatedToken struct {
+	Result
+	Token string
+}
+
+// RotateTokenHandler handles RotateToken.
+type RotateTokenHandler struct {
+	store EventStore
+	clock Clock
+	ids   IDGenerator
+}
+
+// NewRotateTokenHandler returns a handler; every dependency is required.
+func NewRotateTokenHandler(store EventStore, clock Clock, ids IDGenerator) (*RotateTokenHandler, error) {
+	if err := required(store, clock, ids); err != nil {
+		return nil, fmt.Errorf("new rotate token handler: %w", err)
+	}
+	return &RotateTokenHandler{store: store, clock: clock, ids: ids}, nil
+}
+
+// tokenRotator is what Company and Candidate share for a rotation.
+type tokenRotator interface {
+	RotateToken(now time.Time)
+	StreamType() string
+	Changes() []domain.Event
+}
+
+// Handle appends company.token_rotated (or candidate.token_rotated) to the caller's
+// account stream and, in the same transaction, replaces the account's credential with the
+// new token's hash: once it commits, the old token no longer authenticates (credentials are
+// looked up in PostgreSQL on every request, never cached). The event holds the time only,
+// never the token nor its hash. Any other role is apperr.Forbidden.
+func (h *RotateTokenHandler) Handle(ctx context.Context, cmd RotateToken) (RotatedToken, error) {
+	a := cmd.Caller.Actor
+	if err := requireRole(a, RoleEmployer, RoleCandidate); err != nil {
+		return RotatedToken{}, err
+	}
+	what, prefix := "company", CompanyTokenPrefix
+	if a.Role == RoleCandidate {
+		what, prefix = "candidate", CandidateTokenPrefix
+	}
+	token, err := newToken(prefix)
+	if err != nil {
+		return RotatedToken{}, translate(err, what)
+	}
+	x := execution{store: h.store, streamID: a.ID, metadata: cmd.Caller.metadata("RotateToken", h.ids), what: what}
+	res, err := x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
+		var (
+			acc tokenRotator
+			err error
+		)
+		if a.Role == RoleCandidate {
+			if err = checkStreamType(s, domain.StreamTypeCandidate); err == nil {
+				acc, err = domain.LoadCandidate(s.ID, s.Events)
+			}
+		} else if err = checkStreamType(s, domain.StreamTypeCompany); err == nil {
+			acc, err = domain.LoadCompany(s.ID, s.Events)
+		}
+		if err != nil {
+			return decision{}, err
+		}
+		now := h.clock()
+		acc.RotateToken(now)
+		return decision{
+			streamType: acc.StreamType(),
+			events:     acc.Changes(),
+			credential: &Credential{TokenHash: HashToken(token), Role: a.Role, SubjectID: a.ID, IssuedAt: now.UTC()},
+		}, nil
+	})
+	if err != nil {
+		return RotatedToken{}, err
+	}
+	return RotatedToken{Result: res, Token: token}, nil
 }
 
 // required reports nil dependencies (including typed nils of func types and pointers that

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/domain"
@@ -183,4 +184,100 @@ func asAppErr(err error, target **apperr.Error) bool {
 		*target = e
 	}
 	return ok
+}
+
+// TestRotateToken: the new token authenticates, the old one no longer does, the account
+// stream records when (and nothing secret), and only employers and candidates may rotate.
+func TestRotateToken(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := ctxFor(t)
+	for _, kind := range []string{"company", "candidate"} {
+		t.Run(kind+" rotates its token", func(t *testing.T) {
+			var (
+				reg    commands.RegistrationResult
+				caller commands.Caller
+				role   = commands.RoleEmployer
+				event  = domain.EventCompanyTokenRotated
+			)
+			if kind == "company" {
+				reg = w.mustRegisterCompany(t, "rotate@acme.example")
+				caller = employer(reg.ID)
+			} else {
+				reg = w.mustRegisterCandidate(t, "rotate@ada.example")
+				caller = candidate(reg.ID)
+				role, event = commands.RoleCandidate, domain.EventCandidateTokenRotated
+			}
+			w.clock.Advance(time.Hour)
+			res, err := w.rotateToken.Handle(ctx, commands.RotateToken{Caller: caller})
+			if err != nil || res.ID != reg.ID || res.Version != 2 || res.Token == "" || res.Token == reg.Token {
+				t.Fatalf("RotateToken = %+v, %v", res, err)
+			}
+			if _, _, found, err := w.creds.Lookup(ctx, reg.Token); found || err != nil {
+				t.Fatalf("the old token still authenticates (%v)", err)
+			}
+			gotRole, subject, found, err := w.creds.Lookup(ctx, res.Token)
+			if err != nil || !found || gotRole != role || subject != reg.ID {
+				t.Fatalf("Lookup(new) = %q %q %v %v", gotRole, subject, found, err)
+			}
+			info, found, err := w.creds.Describe(ctx, res.Token)
+			if err != nil || !found || !info.CreatedAt.Equal(w.clock.Now()) {
+				t.Fatalf("Describe = %+v %v %v; want created at %v", info, found, err, w.clock.Now())
+			}
+			var data, meta []byte
+			if err := w.pool.QueryRow(ctx, `SELECT data::text, metadata::text FROM events WHERE stream_id = $1 AND event_type = $2`,
+				reg.ID, event).Scan(&data, &meta); err != nil {
+				t.Fatal(err)
+			}
+			hash := commands.HashToken(res.Token)
+			for _, secret := range []string{res.Token, reg.Token, hex.EncodeToString(hash), base64.StdEncoding.EncodeToString(hash)} {
+				if bytes.Contains(data, []byte(secret)) || bytes.Contains(meta, []byte(secret)) {
+					t.Errorf("the %s event holds a token or a hash: %s %s", event, data, meta)
+				}
+			}
+			if !bytes.Contains(meta, []byte(`"command": "RotateToken"`)) {
+				t.Errorf("metadata %s", meta)
+			}
+		})
+	}
+	t.Run("operators, the system and anonymous callers may not rotate", func(t *testing.T) {
+		_, err := w.rotateToken.Handle(ctx, commands.RotateToken{Caller: commands.Caller{Actor: commands.Actor{Role: commands.RoleOperator}}})
+		wantCode(t, err, apperr.Forbidden)
+		_, err = w.rotateToken.Handle(ctx, commands.RotateToken{Caller: commands.Caller{Actor: commands.Actor{Role: commands.RoleSystem, ID: "stripe"}}})
+		wantCode(t, err, apperr.Forbidden)
+		_, err = w.rotateToken.Handle(ctx, commands.RotateToken{})
+		wantCode(t, err, apperr.Unauthorized)
+	})
+	t.Run("concurrent rotations leave exactly one live token", func(t *testing.T) {
+		reg := w.mustRegisterCompany(t, "race@acme.example")
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex
+			tokens []string
+		)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := w.rotateToken.Handle(ctx, commands.RotateToken{Caller: employer(reg.ID)})
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					t.Errorf("RotateToken: %v", err)
+					return
+				}
+				tokens = append(tokens, res.Token)
+			}()
+		}
+		wg.Wait()
+		live := 0
+		for _, tok := range append(tokens, reg.Token) {
+			if _, _, found, _ := w.creds.Lookup(ctx, tok); found {
+				live++
+			}
+		}
+		if live != 1 {
+			t.Fatalf("%d live tokens after %d rotations, want 1", live, len(tokens))
+		}
+	})
 }

@@ -32,9 +32,12 @@ func NewApplyHandler(store EventStore, clock Clock, ids IDGenerator) (*ApplyHand
 	return &ApplyHandler{store: store, clock: clock, ids: ids}, nil
 }
 
-// Handle records ApplicationSubmitted on the application's deterministic stream
-// (domain.ApplicationStreamID of job and candidate), appended only if that stream does not
-// exist: a second application to the same job is apperr.Conflict, however many race.
+// Handle records ApplicationSubmitted on a new stream with a fresh id from the handler's
+// IDGenerator (UUIDv7 in production: its 74 random bits make it unguessable, and the
+// millisecond it carries is the submitted_at anyone who may see the application already
+// sees; nothing in it names the job or the candidate). One application per candidate and
+// job is the ClaimApplication claim of domain.ApplicationKey, reserved in the append's
+// transaction: a second application is apperr.Conflict, however many race.
 // A job that takes no applications (unpaid, closed, expired) is apperr.Conflict too; an
 // unknown job apperr.NotFound.
 //
@@ -45,11 +48,11 @@ func (h *ApplyHandler) Handle(ctx context.Context, cmd Apply) (Result, error) {
 		return Result{}, err
 	}
 	candidateID := cmd.Caller.Actor.ID
-	appID := domain.ApplicationStreamID(cmd.JobID, candidateID)
+	appID := h.ids()
 	x := execution{store: h.store, streamID: appID, metadata: cmd.Caller.metadata("Apply", h.ids), what: "application"}
 	return x.run(ctx, func(ctx context.Context, s Stream) (decision, error) {
 		if s.Version != 0 {
-			return decision{}, apperr.New(apperr.Conflict, "you have already applied to this job")
+			return decision{}, fmt.Errorf("application %s: %w", appID, domain.ErrAlreadyExists)
 		}
 		js, err := h.store.Load(ctx, cmd.JobID)
 		if err != nil {
@@ -62,11 +65,15 @@ func (h *ApplyHandler) Handle(ctx context.Context, cmd Apply) (Result, error) {
 		if err != nil {
 			return decision{}, err
 		}
-		app, err := domain.SubmitApplication(job, candidateID, cmd.ResumeURL, cmd.CoverLetter, h.clock())
+		app, err := domain.SubmitApplication(appID, job, candidateID, cmd.ResumeURL, cmd.CoverLetter, h.clock())
 		if err != nil {
 			return decision{}, err
 		}
-		return decision{streamType: app.StreamType(), events: app.Changes()}, nil
+		return decision{
+			streamType: app.StreamType(),
+			events:     app.Changes(),
+			claims:     []Claim{{Scope: ClaimApplication, Key: domain.ApplicationKey(cmd.JobID, candidateID), StreamID: appID}},
+		}, nil
 	})
 }
 

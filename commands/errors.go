@@ -30,6 +30,8 @@ func translate(err error, what string) error {
 		return e
 	case errors.Is(err, domain.ErrNotOwner), errors.Is(err, domain.ErrNotFound):
 		return apperr.Wrap(apperr.NotFound, err, "%s not found", what)
+	case errors.As(err, &claim) && claim.Scope == ClaimApplication:
+		return apperr.Wrap(apperr.Conflict, err, "you have already applied to this job")
 	case errors.As(err, &claim):
 		return apperr.Wrap(apperr.Conflict, err, "a %s with this e-mail address already exists", what)
 	case errors.Is(err, domain.ErrPaymentNotFound):

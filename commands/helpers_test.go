@@ -58,6 +58,7 @@ type world struct {
 	apply             *commands.ApplyHandler
 	withdraw          *commands.WithdrawApplicationHandler
 	changeStatus      *commands.ChangeApplicationStatusHandler
+	rotateToken       *commands.RotateTokenHandler
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -126,6 +127,8 @@ func newWorld(t *testing.T) *world {
 	w.withdraw, err = commands.NewWithdrawApplicationHandler(w.store, clock, ids)
 	must(err)
 	w.changeStatus, err = commands.NewChangeApplicationStatusHandler(w.store, clock, ids)
+	must(err)
+	w.rotateToken, err = commands.NewRotateTokenHandler(w.store, clock, ids)
 	must(err)
 	return w
 }

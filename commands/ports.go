@@ -42,14 +42,21 @@ type Claim struct {
 const (
 	ClaimCompanyEmail   = "company_email"
 	ClaimCandidateEmail = "candidate_email"
+	// ClaimApplication holds domain.ApplicationKey(job, candidate): one application per
+	// candidate and job, whatever the (random) application id.
+	ClaimApplication = "application"
 )
 
 // Credential is a bearer token's hash and whom it authenticates; the token itself is never
-// stored.
+// stored. A subject has one token: storing a credential replaces the subject's previous
+// one in the same transaction, so a rotated token stops authenticating when the rotation
+// commits.
 type Credential struct {
 	TokenHash []byte
 	Role      Role
 	SubjectID string
+	// IssuedAt is when the token was made (registration or rotation), shown as created_at.
+	IssuedAt time.Time
 }
 
 // ListingSchedule is the change an append makes to the write-side schedule of listing

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRegisterCompany(t *testing.T) {
@@ -98,6 +99,43 @@ func TestRegisterCandidate(t *testing.T) {
 		t.Parallel()
 		if _, err := LoadCandidate(testCandidateID, nil); !errors.Is(err, ErrNotFound) {
 			t.Fatal(err)
+		}
+	})
+}
+
+func TestRotateToken(t *testing.T) {
+	t.Parallel()
+	later := t0.Add(time.Hour)
+	t.Run("a company records when its token was replaced", func(t *testing.T) {
+		t.Parallel()
+		c, err := LoadCompany(testCompanyID, []Event{&CompanyRegistered{CompanyID: testCompanyID, Name: "Acme", Email: "a@b.example", RegisteredAt: t0}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.TokenIssuedAt().Equal(t0) {
+			t.Fatalf("token issued at %v, want the registration %v", c.TokenIssuedAt(), t0)
+		}
+		c.RotateToken(later)
+		thenEvents(t, nil, nil, c.Changes(), []Event{&CompanyTokenRotated{CompanyID: testCompanyID, RotatedAt: later}})
+		if !c.TokenIssuedAt().Equal(later) || c.Version() != 2 {
+			t.Fatalf("after rotation: issued at %v, version %d", c.TokenIssuedAt(), c.Version())
+		}
+		again, err := LoadCompany(testCompanyID, []Event{&CompanyRegistered{CompanyID: testCompanyID, Name: "Acme", Email: "a@b.example", RegisteredAt: t0},
+			&CompanyTokenRotated{CompanyID: testCompanyID, RotatedAt: later}})
+		if err != nil || !again.TokenIssuedAt().Equal(later) {
+			t.Fatalf("folded rotation: %v, %v", err, again)
+		}
+	})
+	t.Run("a candidate records when its token was replaced", func(t *testing.T) {
+		t.Parallel()
+		c, err := LoadCandidate(testCandidateID, []Event{&CandidateRegistered{CandidateID: testCandidateID, Name: "Ada", Email: "a@b.example", RegisteredAt: t0}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.RotateToken(later)
+		thenEvents(t, nil, nil, c.Changes(), []Event{&CandidateTokenRotated{CandidateID: testCandidateID, RotatedAt: later}})
+		if !c.TokenIssuedAt().Equal(later) {
+			t.Fatalf("after rotation: issued at %v", c.TokenIssuedAt())
 		}
 	})
 }

@@ -48,11 +48,13 @@ func CanChangeStatus(from, to ApplicationStatus) bool {
 
 // SubmitApplication records ApplicationSubmitted: the candidate applies to job, which must
 // take applications at now (else ErrJobNotPublished, ErrJobClosed or ErrJobExpired). The
-// application's id is ApplicationStreamID(job.ID(), candidateID), so a second application to
-// the same job lands on the same stream and the append fails (ErrAlreadyExists is the
-// caller's to report). Input is validated first: every field at fault is listed.
-func SubmitApplication(job JobForApplication, candidateID, resumeURL, coverLetter string, now time.Time) (*Application, error) {
+// application's id is made by the caller and must reveal nothing (a random UUID): one
+// application per candidate and job is enforced outside the aggregate, by reserving
+// ApplicationKey in the same transaction as the append. Input is validated first: every
+// field at fault is listed.
+func SubmitApplication(id string, job JobForApplication, candidateID, resumeURL, coverLetter string, now time.Time) (*Application, error) {
 	var p problems
+	checkID(&p, "id", id)
 	checkID(&p, "candidate_id", candidateID)
 	resumeURL = checkHTTPURL(&p, "resume_url", resumeURL, true)
 	coverLetter = strings.TrimSpace(coverLetter)
@@ -67,7 +69,7 @@ func SubmitApplication(job JobForApplication, candidateID, resumeURL, coverLette
 		return nil, fmt.Errorf("apply: %w", err)
 	}
 	a := &Application{}
-	a.id = ApplicationStreamID(job.ID(), candidateID)
+	a.id = id
 	a.record(&ApplicationSubmitted{
 		ApplicationID: a.id,
 		JobID:         job.ID(),

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-var testApplicationID = ApplicationStreamID(testJobID, testCandidateID)
+var testApplicationID = "a0000000-0000-4000-8000-000000000001"
 
 func publishedJob(t *testing.T) *Job {
 	t.Helper()
@@ -51,9 +51,9 @@ func historyAt(status ApplicationStatus) []Event {
 
 func TestSubmitApplication(t *testing.T) {
 	t.Parallel()
-	t.Run("records the application to a published job on the deterministic stream", func(t *testing.T) {
+	t.Run("records the application to a published job on the stream of its id", func(t *testing.T) {
 		t.Parallel()
-		a, err := SubmitApplication(publishedJob(t), testCandidateID, " https://cv.example.com/ada.pdf ", "\nI would love to.\n", at(time.Hour))
+		a, err := SubmitApplication(testApplicationID, publishedJob(t), testCandidateID, " https://cv.example.com/ada.pdf ", "\nI would love to.\n", at(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func TestSubmitApplication(t *testing.T) {
 	})
 	t.Run("accepts no cover letter", func(t *testing.T) {
 		t.Parallel()
-		a, err := SubmitApplication(publishedJob(t), testCandidateID, "https://cv.example.com/ada.pdf", "", at(time.Hour))
+		a, err := SubmitApplication(testApplicationID, publishedJob(t), testCandidateID, "https://cv.example.com/ada.pdf", "", at(time.Hour))
 		if err != nil || a.CoverLetter() != "" {
 			t.Fatalf("SubmitApplication = %v, %q", err, a.CoverLetter())
 		}
@@ -88,7 +88,7 @@ func TestSubmitApplication(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, err := SubmitApplication(j, testCandidateID, "https://cv.example.com/ada.pdf", "", c.now)
+			a, err := SubmitApplication(testApplicationID, j, testCandidateID, "https://cv.example.com/ada.pdf", "", c.now)
 			if !errors.Is(err, c.err) || a != nil {
 				t.Fatalf("SubmitApplication = %v, %v; want %v", a, err, c.err)
 			}
@@ -100,9 +100,9 @@ func TestSubmitApplication(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = SubmitApplication(j, " ", "ftp://cv.example.com/x", strings.Repeat("x", CoverLetterMaxLen+1), t0)
-		wantFields(t, err, "candidate_id", "resume_url", "cover_letter")
-		_, err = SubmitApplication(nil, testCandidateID, "", "", t0)
+		_, err = SubmitApplication("", j, " ", "ftp://cv.example.com/x", strings.Repeat("x", CoverLetterMaxLen+1), t0)
+		wantFields(t, err, "id", "candidate_id", "resume_url", "cover_letter")
+		_, err = SubmitApplication(testApplicationID, nil, testCandidateID, "", "", t0)
 		wantFields(t, err, "resume_url", "job")
 	})
 }

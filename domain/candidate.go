@@ -18,6 +18,8 @@ type Candidate struct {
 	name         string
 	email        string
 	registeredAt time.Time
+	// tokenIssuedAt is when the candidate's current bearer token was issued.
+	tokenIssuedAt time.Time
 }
 
 // RegisterCandidate validates in and records CandidateRegistered for a new candidate with
@@ -49,9 +51,19 @@ func LoadCandidate(id string, history []Event) (*Candidate, error) {
 func (c *Candidate) apply(e Event) {
 	switch e := e.(type) {
 	case *CandidateRegistered:
-		c.name, c.email, c.registeredAt = e.Name, e.Email, e.RegisteredAt
+		c.name, c.email, c.registeredAt, c.tokenIssuedAt = e.Name, e.Email, e.RegisteredAt, e.RegisteredAt
+	case *CandidateTokenRotated:
+		c.tokenIssuedAt = e.RotatedAt
 	}
 }
+
+// RotateToken records CandidateTokenRotated, as Company.RotateToken.
+func (c *Candidate) RotateToken(now time.Time) {
+	c.record(&CandidateTokenRotated{CandidateID: c.id, RotatedAt: utc(now)}, c.apply)
+}
+
+// TokenIssuedAt is when the current bearer token was issued: registration or last rotation.
+func (c *Candidate) TokenIssuedAt() time.Time { return c.tokenIssuedAt }
 
 // StreamType of candidate streams.
 func (c *Candidate) StreamType() string { return StreamTypeCandidate }

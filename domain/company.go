@@ -22,6 +22,8 @@ type Company struct {
 	website      string
 	description  string
 	registeredAt time.Time
+	// tokenIssuedAt is when the company's current bearer token was issued.
+	tokenIssuedAt time.Time
 }
 
 // RegisterCompany validates in and records CompanyRegistered for a new company with the
@@ -64,9 +66,20 @@ func (c *Company) apply(e Event) {
 	switch e := e.(type) {
 	case *CompanyRegistered:
 		c.name, c.email, c.website, c.description = e.Name, e.Email, e.Website, e.Description
-		c.registeredAt = e.RegisteredAt
+		c.registeredAt, c.tokenIssuedAt = e.RegisteredAt, e.RegisteredAt
+	case *CompanyTokenRotated:
+		c.tokenIssuedAt = e.RotatedAt
 	}
 }
+
+// RotateToken records CompanyTokenRotated: the company's bearer token is replaced at now.
+// The new token itself is the caller's to make and store (hashed) with the event.
+func (c *Company) RotateToken(now time.Time) {
+	c.record(&CompanyTokenRotated{CompanyID: c.id, RotatedAt: utc(now)}, c.apply)
+}
+
+// TokenIssuedAt is when the current bearer token was issued: registration or last rotation.
+func (c *Company) TokenIssuedAt() time.Time { return c.tokenIssuedAt }
 
 // StreamType of company streams.
 func (c *Company) StreamType() string { return StreamTypeCompany }

@@ -37,6 +37,8 @@ const (
 	EventApplicationSubmitted     = "application.submitted"
 	EventApplicationStatusChanged = "application.status_changed"
 	EventApplicationWithdrawn     = "application.withdrawn"
+	EventCompanyTokenRotated      = "company.token_rotated"
+	EventCandidateTokenRotated    = "candidate.token_rotated"
 )
 
 type eventKind struct {
@@ -58,6 +60,8 @@ var eventKinds = map[string]eventKind{
 	EventApplicationSubmitted:     {StreamTypeApplication, func() Event { return &ApplicationSubmitted{} }},
 	EventApplicationStatusChanged: {StreamTypeApplication, func() Event { return &ApplicationStatusChanged{} }},
 	EventApplicationWithdrawn:     {StreamTypeApplication, func() Event { return &ApplicationWithdrawn{} }},
+	EventCompanyTokenRotated:      {StreamTypeCompany, func() Event { return &CompanyTokenRotated{} }},
+	EventCandidateTokenRotated:    {StreamTypeCandidate, func() Event { return &CandidateTokenRotated{} }},
 }
 
 // NewEvent returns a pointer to a zero event of the stored type, to json.Unmarshal the
@@ -102,6 +106,21 @@ type CandidateRegistered struct {
 	Name         string    `json:"name"`
 	Email        string    `json:"email"`
 	RegisteredAt time.Time `json:"registered_at"`
+}
+
+// CompanyTokenRotated: the company replaced its bearer token; the previous one no longer
+// authenticates. It records when, never the token nor its hash: events are exported to
+// analysts. Stored as "company.token_rotated" v1.
+type CompanyTokenRotated struct {
+	CompanyID string    `json:"company_id"`
+	RotatedAt time.Time `json:"rotated_at"`
+}
+
+// CandidateTokenRotated: the candidate replaced its bearer token, as CompanyTokenRotated.
+// Stored as "candidate.token_rotated" v1.
+type CandidateTokenRotated struct {
+	CandidateID string    `json:"candidate_id"`
+	RotatedAt   time.Time `json:"rotated_at"`
 }
 
 // JobPosted: a company drafted a job; it awaits payment. Stored as "job.posted" v2.
@@ -240,6 +259,8 @@ func (*JobExpired) EventType() string               { return EventJobExpired }
 func (*ApplicationSubmitted) EventType() string     { return EventApplicationSubmitted }
 func (*ApplicationStatusChanged) EventType() string { return EventApplicationStatusChanged }
 func (*ApplicationWithdrawn) EventType() string     { return EventApplicationWithdrawn }
+func (*CompanyTokenRotated) EventType() string      { return EventCompanyTokenRotated }
+func (*CandidateTokenRotated) EventType() string    { return EventCandidateTokenRotated }
 
 func (*CompanyRegistered) SchemaVersion() int        { return 1 }
 func (*CandidateRegistered) SchemaVersion() int      { return 1 }
@@ -254,3 +275,5 @@ func (*JobExpired) SchemaVersion() int               { return 1 }
 func (*ApplicationSubmitted) SchemaVersion() int     { return 1 }
 func (*ApplicationStatusChanged) SchemaVersion() int { return 1 }
 func (*ApplicationWithdrawn) SchemaVersion() int     { return 1 }
+func (*CompanyTokenRotated) SchemaVersion() int      { return 1 }
+func (*CandidateTokenRotated) SchemaVersion() int    { return 1 }

@@ -2,7 +2,6 @@ package domain
 
 import (
 	"encoding/json"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,7 @@ import (
 func TestEventRegistry(t *testing.T) {
 	t.Parallel()
 	types := EventTypes()
-	if len(types) != 13 {
+	if len(types) != 15 {
 		t.Fatalf("%d event types: %q", len(types), types)
 	}
 	for _, name := range types {
@@ -49,6 +48,10 @@ func TestStoredShapes(t *testing.T) {
 			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","payment_id":"p1","plan":"featured","featured":true,"published_at":"2026-03-01T09:00:00Z","expires_at":"2026-03-31T09:00:00Z"}`},
 		{jobExpired(t0),
 			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","expires_at":"2026-03-01T09:00:00Z","expired_at":"2026-03-01T09:00:00Z"}`},
+		{&CompanyTokenRotated{CompanyID: testCompanyID, RotatedAt: t0},
+			`{"company_id":"c0000000-0000-4000-8000-000000000001","rotated_at":"2026-03-01T09:00:00Z"}`},
+		{&CandidateTokenRotated{CandidateID: testCandidateID, RotatedAt: t0},
+			`{"candidate_id":"d0000000-0000-4000-8000-000000000001","rotated_at":"2026-03-01T09:00:00Z"}`},
 		{statusChanged(ApplicationStatusSubmitted, ApplicationStatusReviewing, t0.Add(time.Second)),
 			`{"application_id":"` + testApplicationID + `","job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","candidate_id":"d0000000-0000-4000-8000-000000000001","from":"submitted","to":"reviewing","changed_at":"2026-03-01T09:00:01Z"}`},
 	}
@@ -73,26 +76,17 @@ func TestStoredShapes(t *testing.T) {
 	})
 }
 
-func TestApplicationStreamID(t *testing.T) {
+func TestApplicationKey(t *testing.T) {
 	t.Parallel()
-	// RFC 9562 / Python's uuid.uuid5(uuid.NAMESPACE_DNS, "www.example.com").
-	dns := [16]byte{0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
-	if got := uuidV5(dns, "www.example.com"); got != "2ed6657d-e927-568b-95e1-2665a8aea6a2" {
-		t.Fatalf("uuidV5 = %s", got)
-	}
-	id := ApplicationStreamID(testJobID, testCandidateID)
-	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(id) {
-		t.Fatalf("not a version 5 UUID: %s", id)
-	}
-	if id != ApplicationStreamID(testJobID, testCandidateID) {
+	key := ApplicationKey(testJobID, testCandidateID)
+	if key != ApplicationKey(testJobID, testCandidateID) {
 		t.Fatal("not deterministic")
 	}
 	for _, other := range []string{
-		ApplicationStreamID(testJobID, otherCandidate),
-		ApplicationStreamID(testCandidateID, testJobID),
-		ApplicationStreamID(testJobID+testCandidateID[:1], testCandidateID[1:]),
+		ApplicationKey(testJobID, otherCandidate),
+		ApplicationKey(testCandidateID, testJobID),
 	} {
-		if other == id {
+		if other == key {
 			t.Fatalf("collision: %s", other)
 		}
 	}

@@ -69,6 +69,12 @@ func CompanyEmailKey(email string) string { return normaliseEmail(email) }
 // normalisation as CompanyEmailKey, to be reserved in the candidates' scope.
 func CandidateEmailKey(email string) string { return normaliseEmail(email) }
 
+// ApplicationKey is the uniqueness key of a candidate's application to a job, to be reserved
+// in the applications' scope: one application per candidate and job. Application ids are
+// random, so this key, not the id, is what stops a second application.
+// migrations/00055_token_life_cycle.sql builds the same key in SQL for stored applications.
+func ApplicationKey(jobID, candidateID string) string { return jobID + "/" + candidateID }
+
 // checkEmail validates a bare address (no display name) with net/mail and asks for a dot
 // in the domain, since mail to a single-label host never reaches anyone here. It returns
 // the trimmed address; case is kept as given.

@@ -163,3 +163,59 @@ func TestClaimDueListingsLeasesRows(t *testing.T) {
 		t.Fatalf("claim after the lease = %v, %v", after, err)
 	}
 }
+
+// TestLookupMarksTheTokenUsedAtMostOncePerResolution: authentication writes last_used_at
+// when it is unset or older than LastUsedResolution, and leaves it alone otherwise.
+func TestLookupMarksTheTokenUsedAtMostOncePerResolution(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t)
+	ctx := testCtx(t)
+	creds, err := repository.NewCredentials(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := domain.RegisterCompany("comp-1", domain.CompanyInput{Name: "Acme", Email: "a@acme.example"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, commands.AppendRequest{StreamID: "comp-1", StreamType: c.StreamType(), Events: c.Changes(),
+		Credential: &commands.Credential{TokenHash: commands.HashToken("jbc_one"), Role: commands.RoleEmployer, SubjectID: "comp-1", IssuedAt: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	describe := func() repository.TokenInfo {
+		t.Helper()
+		info, found, err := creds.Describe(ctx, "jbc_one")
+		if err != nil || !found {
+			t.Fatalf("Describe = %v, %v", found, err)
+		}
+		return info
+	}
+	if info := describe(); info.LastUsedAt != nil || !info.CreatedAt.Equal(t0) || info.Role != commands.RoleEmployer || info.SubjectID != "comp-1" {
+		t.Fatalf("before any use: %+v", info)
+	}
+	lookup := func() {
+		t.Helper()
+		if _, _, found, err := creds.Lookup(ctx, "jbc_one"); !found || err != nil {
+			t.Fatalf("Lookup = %v, %v", found, err)
+		}
+	}
+	lookup()
+	first := describe().LastUsedAt
+	if first == nil {
+		t.Fatal("the first use was not recorded")
+	}
+	lookup()
+	if again := describe().LastUsedAt; again == nil || !again.Equal(*first) {
+		t.Fatalf("a use within %v wrote last_used_at again: %v, then %v", repository.LastUsedResolution, first, again)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE credentials SET last_used_at = last_used_at - interval '2 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	lookup()
+	if moved := describe().LastUsedAt; moved == nil || !moved.After(first.Add(-time.Minute)) {
+		t.Fatalf("a use after the resolution did not move last_used_at: %v (first %v)", moved, first)
+	}
+	if _, found, err := creds.Describe(ctx, "jbc_two"); found || err != nil {
+		t.Fatalf("Describe(unknown) = %v, %v", found, err)
+	}
+}

@@ -86,17 +86,20 @@ func (s *EventStore) Append(ctx context.Context, req commands.AppendRequest) (in
 			return 0, err
 		}
 	}
-	if c := req.Credential; c != nil {
-		if err := storeCredential(ctx, tx, *c); err != nil {
-			return 0, err
-		}
-	}
 	res, err := s.store.AppendTx(ctx, tx, req.StreamID, req.StreamType, eventstore.Exact(req.ExpectedVersion), events)
 	if errors.Is(err, eventstore.ErrConcurrencyConflict) {
 		return 0, fmt.Errorf("%w: %w", commands.ErrConcurrencyConflict, err)
 	}
 	if err != nil {
 		return 0, err
+	}
+	// The credential after the events: of two racing rotations the second waits on the
+	// first's stream version and retries as a concurrency conflict, instead of tripping
+	// over the first's new row.
+	if c := req.Credential; c != nil {
+		if err := storeCredential(ctx, tx, *c); err != nil {
+			return 0, err
+		}
 	}
 	if sc := req.Schedule; sc != nil {
 		if err := schedule(ctx, tx, *sc); err != nil {
@@ -123,9 +126,13 @@ func claim(ctx context.Context, tx pgx.Tx, c commands.Claim) error {
 	return nil
 }
 
+// storeCredential replaces the subject's token (none at registration) with c.
 func storeCredential(ctx context.Context, tx pgx.Tx, c commands.Credential) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO credentials (token_hash, role, subject_id) VALUES ($1, $2, $3)`,
-		c.TokenHash, string(c.Role), c.SubjectID); err != nil {
+	if _, err := tx.Exec(ctx, `DELETE FROM credentials WHERE role = $1 AND subject_id = $2`, string(c.Role), c.SubjectID); err != nil {
+		return fmt.Errorf("replace credential of %s %s: %w", c.Role, c.SubjectID, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO credentials (token_hash, role, subject_id, created_at) VALUES ($1, $2, $3, $4)`,
+		c.TokenHash, string(c.Role), c.SubjectID, c.IssuedAt); err != nil {
 		return fmt.Errorf("store credential of %s %s: %w", c.Role, c.SubjectID, err)
 	}
 	return nil

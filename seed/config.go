@@ -32,6 +32,8 @@ type Mix struct {
 	RenewalShare float64
 	// WithdrawalShare of applications are withdrawn by the candidate.
 	WithdrawalShare float64
+	// TokenRotationShare of accounts (companies and candidates) rotate their token once.
+	TokenRotationShare float64
 }
 
 // DefaultMix is the mix of a board in its first months.
@@ -47,6 +49,7 @@ func DefaultMix() Mix {
 		CloseShare:          0.3,
 		RenewalShare:        0.15,
 		WithdrawalShare:     0.08,
+		TokenRotationShare:  0.1,
 	}
 }
 
@@ -66,6 +69,7 @@ func (m Mix) Validate() error {
 	share("close share", m.CloseShare)
 	share("renewal share", m.RenewalShare)
 	share("withdrawal share", m.WithdrawalShare)
+	share("token rotation share", m.TokenRotationShare)
 	if !(m.JobsPerCompany >= 1 && m.JobsPerCompany <= 50) {
 		errs = append(errs, fmt.Errorf("mix: jobs per company %g is outside [1, 50]", m.JobsPerCompany))
 	}

@@ -47,6 +47,9 @@ type generator struct {
 	mix        Mix
 	start      time.Time
 	candidates int
+	// candidateEvents is how many events the candidates phase emitted (registrations and
+	// token rotations); the companies phase gets the rest of the budget.
+	candidateEvents int
 	// counts by event type of what was emitted.
 	counts map[string]int
 	// extra marks every event's metadata as synthetic.
@@ -159,7 +162,11 @@ func (g *generator) candidateUnit(i int) ([]segment, []commands.Claim, error) {
 		return nil, nil, fmt.Errorf("seed: candidate %d: %w", i, err)
 	}
 	seg := segment{streamID: id, streamType: c.StreamType()}
-	if err := (recorder{g, rng, &seg}).take(c, t, string(commands.RoleAnonymous), "RegisterCandidate"); err != nil {
+	rec := recorder{g, rng, &seg}
+	if err := rec.take(c, t, string(commands.RoleAnonymous), "RegisterCandidate"); err != nil {
+		return nil, nil, err
+	}
+	if err := g.maybeRotateToken(rec, c, t, string(commands.RoleCandidate)+":"+id); err != nil {
 		return nil, nil, err
 	}
 	return []segment{seg}, []commands.Claim{{Scope: commands.ClaimCandidateEmail, Key: domain.CandidateEmailKey(email), StreamID: id}}, nil
@@ -185,7 +192,11 @@ func (g *generator) companyUnit(u int, frac float64) ([]segment, []commands.Clai
 		return nil, nil, fmt.Errorf("seed: company %d: %w", u, err)
 	}
 	seg := segment{streamID: companyID, streamType: c.StreamType()}
-	if err := (recorder{g, rng, &seg}).take(c, tc, string(commands.RoleAnonymous), "RegisterCompany"); err != nil {
+	rec := recorder{g, rng, &seg}
+	if err := rec.take(c, tc, string(commands.RoleAnonymous), "RegisterCompany"); err != nil {
+		return nil, nil, err
+	}
+	if err := g.maybeRotateToken(rec, c, tc, string(commands.RoleEmployer)+":"+companyID); err != nil {
 		return nil, nil, err
 	}
 	segs := []segment{seg}
@@ -209,7 +220,37 @@ func (g *generator) companyUnit(u int, frac float64) ([]segment, []commands.Clai
 		}
 		segs = append(segs, js...)
 	}
+	// One application per candidate and job, as the command path claims it.
+	for _, sg := range segs {
+		if len(sg.domainEvents) == 0 {
+			continue
+		}
+		if a, ok := sg.domainEvents[0].(*domain.ApplicationSubmitted); ok {
+			claims = append(claims, commands.Claim{Scope: commands.ClaimApplication, Key: domain.ApplicationKey(a.JobID, a.CandidateID), StreamID: sg.streamID})
+		}
+	}
 	return segs, claims, nil
+}
+
+// tokenRotator is an account whose token can be rotated (Company, Candidate).
+type tokenRotator interface {
+	changer
+	RotateToken(now time.Time)
+}
+
+// maybeRotateToken has a share of accounts registered at t rotate their token once, some
+// time before the end of the timeline.
+func (g *generator) maybeRotateToken(rec recorder, acc tokenRotator, t time.Time, actor string) error {
+	if rec.rng.Float64() >= g.mix.TokenRotationShare {
+		return nil
+	}
+	left := g.cfg.End.Sub(t) - time.Minute
+	if left <= time.Minute {
+		return nil
+	}
+	at := t.Add(between(rec.rng, time.Minute, left))
+	acc.RotateToken(at)
+	return rec.take(acc, at, actor, "RotateToken")
 }
 
 // job simulates one job from posting to the end of the timeline; it returns the job's
@@ -398,7 +439,7 @@ func (g *generator) application(rng *rand.Rand, job *domain.Job, applied map[int
 	}
 	applied[idx] = true
 	candidateID, _, _ := g.candidate(idx)
-	a, err := domain.SubmitApplication(job, candidateID, "https://cv.example.net/"+candidateID+".pdf", pick(rng, coverLetters), t)
+	a, err := domain.SubmitApplication(newID(t, rng), job, candidateID, "https://cv.example.net/"+candidateID+".pdf", pick(rng, coverLetters), t)
 	if err != nil {
 		return nil, err
 	}

@@ -209,6 +209,10 @@ func eventTime(e domain.Event) time.Time {
 		return e.ChangedAt
 	case *domain.ApplicationWithdrawn:
 		return e.WithdrawnAt
+	case *domain.CompanyTokenRotated:
+		return e.RotatedAt
+	case *domain.CandidateTokenRotated:
+		return e.RotatedAt
 	}
 	return time.Time{}
 }
@@ -317,8 +321,8 @@ func TestSeederWritesValidHistories(t *testing.T) {
 			t.Fatal(err)
 		}
 		accounts = res.Counts[domain.EventCompanyRegistered] + res.Counts[domain.EventCandidateRegistered]
-		if claims != accounts {
-			t.Errorf("claims = %d, want one per account (%d)", claims, accounts)
+		if want := accounts + res.Counts[domain.EventApplicationSubmitted]; claims != want {
+			t.Errorf("claims = %d, want one per account and application (%d)", claims, want)
 		}
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM listing_schedule`).Scan(&scheduled); err != nil {
 			t.Fatal(err)

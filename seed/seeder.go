@@ -242,8 +242,10 @@ func (b *batcher) flush() error {
 	return b.emit(out)
 }
 
+// candidatesPhase registers every candidate (some rotate their token too); it may use the
+// whole budget, and records in g.candidateEvents what it used.
 func (g *generator) candidatesPhase(emit func(batch) error) error {
-	b := &batcher{g: g, size: g.cfg.BatchEvents, remaining: g.candidates, emit: emit}
+	b := &batcher{g: g, size: g.cfg.BatchEvents, remaining: g.cfg.Events, emit: emit}
 	for i := 0; i < g.candidates; i++ {
 		segs, claims, err := g.candidateUnit(i)
 		if err != nil {
@@ -253,11 +255,13 @@ func (g *generator) candidatesPhase(emit func(batch) error) error {
 			return err
 		}
 	}
+	g.candidateEvents = g.cfg.Events - b.remaining
 	return b.flush()
 }
 
+// companiesPhase fills the rest of the budget with companies' lives.
 func (g *generator) companiesPhase(emit func(batch) error) error {
-	budget := g.cfg.Events - g.candidates
+	budget := g.cfg.Events - g.candidateEvents
 	b := &batcher{g: g, size: g.cfg.BatchEvents, remaining: budget, emit: emit}
 	for u := 0; b.remaining > 0; u++ {
 		segs, claims, err := g.companyUnit(u, float64(budget-b.remaining)/float64(max(budget, 1)))

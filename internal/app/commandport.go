@@ -27,6 +27,7 @@ type commandPort struct {
 	changeApplicationStatus *commands.ChangeApplicationStatusHandler
 	confirmListingPayment   *commands.ConfirmListingPaymentHandler
 	failListingPayment      *commands.FailListingPaymentHandler
+	rotateToken             *commands.RotateTokenHandler
 }
 
 var _ api.Commands = (*commandPort)(nil)
@@ -73,6 +74,8 @@ func newCommandPort(d commandDeps) (*commandPort, error) {
 	p.confirmListingPayment, err = commands.NewConfirmListingPaymentHandler(d.store, d.clock, d.ids, d.log)
 	must(err)
 	p.failListingPayment, err = commands.NewFailListingPaymentHandler(d.store, d.clock, d.ids)
+	must(err)
+	p.rotateToken, err = commands.NewRotateTokenHandler(d.store, d.clock, d.ids)
 	must(err)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("command handlers: %v", errs)
@@ -169,6 +172,11 @@ func (p *commandPort) FailListingPayment(ctx context.Context, in api.FailListing
 	return result(r), err
 }
 
+func (p *commandPort) RotateToken(ctx context.Context, in api.RotateTokenParams) (api.RotatedToken, error) {
+	r, err := p.rotateToken.Handle(ctx, commands.RotateToken{Caller: caller(in.Meta)})
+	return api.RotatedToken{CommandResult: result(r.Result), Token: r.Token}, err
+}
+
 // credentialPort implements api.Credentials over the stored token hashes.
 type credentialPort struct{ lookup *repository.Credentials }
 
@@ -188,6 +196,17 @@ func (c credentialPort) Authenticate(ctx context.Context, token string) (api.Pri
 	default:
 		return api.Principal{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
 	}
+}
+
+func (c credentialPort) Describe(ctx context.Context, token string) (api.TokenInfo, error) {
+	info, found, err := c.lookup.Describe(ctx, token)
+	if err != nil {
+		return api.TokenInfo{}, apperr.Wrap(apperr.Unavailable, err, "the credentials could not be read; retry")
+	}
+	if !found {
+		return api.TokenInfo{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
+	}
+	return api.TokenInfo{Role: api.Role(info.Role), SubjectID: info.SubjectID, CreatedAt: info.CreatedAt, LastUsedAt: info.LastUsedAt}, nil
 }
 
 // idempotencyCleanupEvery is how often serve deletes expired Idempotency-Keys.
