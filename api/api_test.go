@@ -22,10 +22,10 @@ import (
 type fakeCommands struct{}
 
 func (fakeCommands) RegisterCompany(context.Context, RegisterCompanyParams) (RegisteredAccount, error) {
-	return RegisteredAccount{CommandResult: CommandResult{ID: "c1", Version: 1, ConsistencyToken: "t"}, Token: "tok"}, nil
+	return RegisteredAccount{CommandResult: CommandResult{ID: "c1", Version: 1}, Token: "tok"}, nil
 }
 func (fakeCommands) RegisterCandidate(context.Context, RegisterCandidateParams) (RegisteredAccount, error) {
-	return RegisteredAccount{CommandResult: CommandResult{ID: "k1", Version: 1, ConsistencyToken: "t"}, Token: "tok"}, nil
+	return RegisteredAccount{CommandResult: CommandResult{ID: "k1", Version: 1}, Token: "tok"}, nil
 }
 func (fakeCommands) PostJob(context.Context, PostJobParams) (CommandResult, error) {
 	return CommandResult{ID: "j1", Version: 1}, nil
@@ -84,6 +84,9 @@ func (fakeEvents) PositionOf(context.Context, int64) (eventstore.Position, error
 	return eventstore.Position{}, nil
 }
 
+// testSigningKey signs the consistency tokens of test servers.
+const testSigningKey = "signing-key-for-api-tests-0123456789"
+
 // newTestServer is a server with fake ports and no idempotency store.
 func newTestServer(t *testing.T, mutate func(*ServerConfig)) *Server {
 	t.Helper()
@@ -91,7 +94,7 @@ func newTestServer(t *testing.T, mutate func(*ServerConfig)) *Server {
 	cfg := ServerConfig{
 		Registry: reg, Gatherer: reg, Commands: fakeCommands{}, Credentials: fakeCredentials{}, Events: fakeEvents{},
 		Idempotency: &IdempotencyStore{}, OperatorToken: "operator-token-for-tests", StripeWebhookSecret: "whsec_test",
-		Queries: &fakeQueries{}, SigningKey: []byte("signing-key-for-tests-0123456789abcdef"),
+		Queries: &fakeQueries{}, SigningKey: []byte(testSigningKey),
 	}
 	if mutate != nil {
 		mutate(&cfg)

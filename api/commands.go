@@ -30,10 +30,9 @@ type CommandMeta struct {
 type CommandResult struct {
 	// ID is the affected aggregate.
 	ID string
-	// Version is the stream's version after the command.
+	// Version is the stream's version after the command. The API hands the client a signed
+	// consistency token of (ID, Version), so its next queries can wait for the projections.
 	Version int64
-	// ConsistencyToken lets the client's next queries wait for the projections.
-	ConsistencyToken string
 }
 
 // RegisterCompanyParams registers an employer account.

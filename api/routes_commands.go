@@ -18,8 +18,10 @@ type commandAnswer struct {
 	ConsistencyToken string `json:"consistency_token"`
 }
 
-func answerOf(r CommandResult) commandAnswer {
-	return commandAnswer{ID: r.ID, Version: r.Version, ConsistencyToken: r.ConsistencyToken}
+// answerOf is the common part of a command's answer; its consistency token, signed here,
+// names the stream the command wrote at its new version.
+func (s *Server) answerOf(r CommandResult) commandAnswer {
+	return commandAnswer{ID: r.ID, Version: r.Version, ConsistencyToken: s.consistencyToken(r.ID, r.Version)}
 }
 
 // writeCommandAnswer writes a command's answer with the stream version as ETag, so the
@@ -58,7 +60,7 @@ func (s *Server) handleRegisterCompany(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/companies/"+res.ID, registeredAnswer{answerOf(res.CommandResult), res.Token})
+	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/companies/"+res.ID, registeredAnswer{s.answerOf(res.CommandResult), res.Token})
 }
 
 func (s *Server) handleRegisterCandidate(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +74,7 @@ func (s *Server) handleRegisterCandidate(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/candidates/"+res.ID, registeredAnswer{answerOf(res.CommandResult), res.Token})
+	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/candidates/"+res.ID, registeredAnswer{s.answerOf(res.CommandResult), res.Token})
 }
 
 // registerJobRoutes: an employer's jobs and their listing payments.
@@ -105,7 +107,7 @@ func (s *Server) handlePostJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusCreated, res, "/v1/jobs/"+res.ID, jobAnswer{answerOf(res), "awaiting_payment"})
+	writeCommandAnswer(w, http.StatusCreated, res, "/v1/jobs/"+res.ID, jobAnswer{s.answerOf(res), "awaiting_payment"})
 }
 
 func (s *Server) handleUpdateJob(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +126,7 @@ func (s *Server) handleUpdateJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusOK, res, "", answerOf(res))
+	writeCommandAnswer(w, http.StatusOK, res, "", s.answerOf(res))
 }
 
 type paymentAnswer struct {
@@ -154,7 +156,7 @@ func (s *Server) handlePayForListing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/jobs/"+id, paymentAnswer{
-		commandAnswer: answerOf(res.CommandResult), PaymentID: res.PaymentID, PaymentIntentID: res.PaymentIntentID,
+		commandAnswer: s.answerOf(res.CommandResult), PaymentID: res.PaymentID, PaymentIntentID: res.PaymentIntentID,
 		ClientSecret: res.ClientSecret, Amount: res.Amount, Currency: res.Currency, Status: res.Status,
 	})
 }
@@ -174,7 +176,7 @@ func (s *Server) handleCloseJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusOK, res, "", jobAnswer{answerOf(res), "closed"})
+	writeCommandAnswer(w, http.StatusOK, res, "", jobAnswer{s.answerOf(res), "closed"})
 }
 
 // registerApplicationRoutes: candidates apply (rate limited) and withdraw; employers move
@@ -214,7 +216,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusCreated, res, "/v1/applications/"+res.ID, applicationAnswer{answerOf(res), id, "submitted"})
+	writeCommandAnswer(w, http.StatusCreated, res, "/v1/applications/"+res.ID, applicationAnswer{s.answerOf(res), id, "submitted"})
 }
 
 func (s *Server) handleWithdrawApplication(w http.ResponseWriter, r *http.Request) {
@@ -232,7 +234,7 @@ func (s *Server) handleWithdrawApplication(w http.ResponseWriter, r *http.Reques
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusOK, res, "", applicationAnswer{commandAnswer: answerOf(res), Status: "withdrawn"})
+	writeCommandAnswer(w, http.StatusOK, res, "", applicationAnswer{commandAnswer: s.answerOf(res), Status: "withdrawn"})
 }
 
 func (s *Server) handleChangeApplicationStatus(w http.ResponseWriter, r *http.Request) {
@@ -251,7 +253,7 @@ func (s *Server) handleChangeApplicationStatus(w http.ResponseWriter, r *http.Re
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusOK, res, "", applicationAnswer{commandAnswer: answerOf(res), Status: in.Status})
+	writeCommandAnswer(w, http.StatusOK, res, "", applicationAnswer{commandAnswer: s.answerOf(res), Status: in.Status})
 }
 
 // commandTarget is the preamble of every command on an existing resource, in the order its

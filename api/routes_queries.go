@@ -29,6 +29,9 @@ const (
 	maxQueryWords = 16
 	// maxConsistencyTokens bounds the X-Consistency-Token values of one request.
 	maxConsistencyTokens = 32
+	// maxConsistencyPositions bounds the streams the tokens of one request name in all
+	// (each token names at most consistency.MaxPositions).
+	maxConsistencyPositions = 64
 )
 
 // consistencyTokenHeader carries the tokens of the client's earlier commands.
@@ -271,10 +274,20 @@ func parseApplicationStatus(s string) error {
 	return err
 }
 
-// consistencyPositions reads every X-Consistency-Token (repeated headers, comma-separated
-// values) into the positions a query must wait for. A malformed token is a 400 naming the
-// header.
-func consistencyPositions(r *http.Request) ([]consistency.Position, []apperr.FieldError) {
+// consistencyToken signs the token of a command that left streamID at version.
+func (s *Server) consistencyToken(streamID string, version int64) string {
+	return s.tokens.Token(consistency.Position{StreamID: streamID, Version: version})
+}
+
+// consistencyPositions reads and verifies every X-Consistency-Token (repeated headers,
+// comma-separated values) into the positions a query must wait for. A token the server did
+// not sign with its key (tampered, foreign, malformed), too many tokens or too many
+// positions in all is a 400 naming the header: a request can only wait on what the server
+// handed out, in bounded amount.
+func (s *Server) consistencyPositions(r *http.Request) ([]consistency.Position, []apperr.FieldError) {
+	bad := func(format string, args ...any) []apperr.FieldError {
+		return []apperr.FieldError{{Field: consistencyTokenHeader, Message: fmt.Sprintf(format, args...)}}
+	}
 	var tokens []string
 	for _, h := range r.Header.Values(consistencyTokenHeader) {
 		for _, t := range strings.Split(h, ",") {
@@ -284,28 +297,91 @@ func consistencyPositions(r *http.Request) ([]consistency.Position, []apperr.Fie
 		}
 	}
 	if len(tokens) > maxConsistencyTokens {
-		return nil, []apperr.FieldError{{Field: consistencyTokenHeader, Message: fmt.Sprintf("at most %d tokens per request", maxConsistencyTokens)}}
+		return nil, bad("at most %d tokens per request", maxConsistencyTokens)
 	}
-	out, err := consistency.ParseAll(tokens...)
+	out, err := s.tokens.ParseAll(tokens...)
 	if err != nil {
-		return nil, []apperr.FieldError{{Field: consistencyTokenHeader, Message: "is not a consistency token of this API (send the consistency_token of a command's answer)"}}
+		return nil, bad("is not a consistency token of this API (send the consistency_token of a command's answer)")
+	}
+	if len(out) > maxConsistencyPositions {
+		return nil, bad("the tokens of one request may name at most %d streams", maxConsistencyPositions)
 	}
 	return out, nil
 }
 
 // prepareQuery checks the query's parameters (already read into q) and its consistency
-// tokens, reporting every bad one in one 400, then waits until rm has applied the tokens'
-// positions (bounded by ConsistencyTimeout: 504 after that).
-func (s *Server) prepareQuery(r *http.Request, q *queryReader, rm ReadModel) error {
-	positions, bad := consistencyPositions(r)
+// tokens, reporting every bad one in one 400, and returns the positions to wait for. It
+// does not wait: the route first decides what it can decide at once (authorization,
+// existence), then calls await.
+func (s *Server) prepareQuery(r *http.Request, q *queryReader) ([]consistency.Position, error) {
+	positions, bad := s.consistencyPositions(r)
 	q.fields = append(q.fields, bad...)
 	if err := q.err(); err != nil {
-		return err
+		return nil, err
 	}
+	return positions, nil
+}
+
+// await waits until rm has applied positions (bounded by ConsistencyTimeout: 504 after
+// that; 503 with Retry-After when too many requests wait already).
+func (s *Server) await(r *http.Request, rm ReadModel, positions []consistency.Position) error {
 	if len(positions) == 0 {
 		return nil
 	}
 	return s.cfg.Queries.WaitFor(r.Context(), rm, s.cfg.ConsistencyTimeout, positions)
+}
+
+// namesStream reports whether a position names streamID beyond version (the version the
+// projection shows; 0 when it has not seen the stream).
+func namesStream(positions []consistency.Position, streamID string, version int64) bool {
+	for _, p := range positions {
+		if p.StreamID == streamID && p.Version > version {
+			return true
+		}
+	}
+	return false
+}
+
+// loadAfterWait reads the resource of streamID so that existence and authorization are
+// decided before any wait. load reads it from the projection (a NotFound error when the
+// projection has not seen it) with the version it shows; decide answers the error the
+// caller gets (nil: allowed) and whether that could change with a later version of the
+// stream (a publication makes a job public; ownership never changes).
+//
+//   - Not projected: only a verified token naming streamID proves the stream exists (the
+//     server signed it for the command that wrote it), so only then does the request wait
+//     and load again; otherwise the NotFound answers at once.
+//   - Projected and refused: the refusal answers at once, unless it may change and a token
+//     names the stream beyond the projected version.
+//
+// Without positions nothing waits and the resource is loaded once.
+func loadAfterWait[T any](s *Server, r *http.Request, rm ReadModel, positions []consistency.Position, streamID string,
+	load func() (T, int64, error), decide func(T) (mayChange bool, err error)) (T, error) {
+	var zero T
+	v, version, err := load()
+	switch {
+	case apperr.CodeOf(err) == apperr.NotFound && !namesStream(positions, streamID, 0):
+		return zero, err
+	case err != nil && apperr.CodeOf(err) != apperr.NotFound:
+		return zero, err
+	case err == nil:
+		if mayChange, refused := decide(v); refused != nil && (!mayChange || !namesStream(positions, streamID, version)) {
+			return zero, refused
+		}
+		if len(positions) == 0 {
+			return v, nil
+		}
+	}
+	if err := s.await(r, rm, positions); err != nil {
+		return zero, err
+	}
+	if v, _, err = load(); err != nil {
+		return zero, err
+	}
+	if _, refused := decide(v); refused != nil {
+		return zero, refused
+	}
+	return v, nil
 }
 
 // writeQueryAnswer writes a query's answer. Answers depend on the caller and on how far the
@@ -320,7 +396,11 @@ func (s *Server) handleSearchJobs(w http.ResponseWriter, r *http.Request) {
 	p := q.searchParams()
 	scope := searchScope(p)
 	p.Cursor = s.cursor(q, scope)
-	if err := s.prepareQuery(r, q, ReadModelSearch); err != nil {
+	positions, err := s.prepareQuery(r, q)
+	if err == nil {
+		err = s.await(r, ReadModelSearch, positions)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -352,27 +432,52 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.prepareQuery(r, newQueryReader(r), ReadModelTables); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	job, err := s.cfg.Queries.Job(r.Context(), id)
+	positions, err := s.prepareQuery(r, newQueryReader(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if ownsJob(principalFrom(r.Context()), job.Company.ID) {
+	owner := false
+	job, err := loadAfterWait(s, r, ReadModelTables, positions, id, s.loadJob(r, id), func(j JobView) (bool, error) {
+		owner = ownsJob(principalFrom(r.Context()), j.Company.ID)
+		if !owner && j.Status != "published" {
+			// Unpaid, closed and expired jobs are private to their owner: do not reveal
+			// them. A later version may publish the job.
+			return true, jobNotFound(id)
+		}
+		return false, nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if owner {
 		w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(job.Version, 10)))
 		writeQueryAnswer(w, job)
 		return
 	}
-	if job.Status != "published" {
-		// Unpaid, closed and expired jobs are private to their owner: do not reveal them.
-		s.writeError(w, r, jobNotFound(id))
-		return
-	}
 	writeQueryAnswer(w, publicJob(job))
 }
+
+// loadJob reads a job for loadAfterWait.
+func (s *Server) loadJob(r *http.Request, id string) func() (JobView, int64, error) {
+	return func() (JobView, int64, error) {
+		j, err := s.cfg.Queries.Job(r.Context(), id)
+		return j, j.Version, err
+	}
+}
+
+// loadCompany reads a company for loadAfterWait. The view carries no version: a company's
+// existence is all the routes decide on.
+func (s *Server) loadCompany(r *http.Request, id string) func() (CompanyView, int64, error) {
+	return func() (CompanyView, int64, error) {
+		c, err := s.cfg.Queries.Company(r.Context(), id)
+		return c, 0, err
+	}
+}
+
+// anyone lets every caller see a resource.
+func anyone[T any](T) (bool, error) { return false, nil }
 
 func (s *Server) handleGetCompany(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
@@ -380,11 +485,12 @@ func (s *Server) handleGetCompany(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.prepareQuery(r, newQueryReader(r), ReadModelTables); err != nil {
+	positions, err := s.prepareQuery(r, newQueryReader(r))
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.cfg.Queries.Company(r.Context(), id)
+	c, err := loadAfterWait(s, r, ReadModelTables, positions, id, s.loadCompany(r, id), anyone[CompanyView])
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -400,11 +506,12 @@ func (s *Server) handleCompanyJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	q := newQueryReader(r)
 	lp, scope := s.listParams(q, "company-jobs", id, parseJobStatus)
-	if err := s.prepareQuery(r, q, ReadModelTables); err != nil {
+	positions, err := s.prepareQuery(r, q)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := s.cfg.Queries.Company(r.Context(), id); err != nil {
+	if _, err := loadAfterWait(s, r, ReadModelTables, positions, id, s.loadCompany(r, id), anyone[CompanyView]); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -439,7 +546,8 @@ func (s *Server) handleJobApplications(w http.ResponseWriter, r *http.Request) {
 	}
 	q := newQueryReader(r)
 	lp, scope := s.listParams(q, "job-applications", id, parseApplicationStatus)
-	if err := s.prepareQuery(r, q, ReadModelTables); err != nil {
+	positions, err := s.prepareQuery(r, q)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -449,10 +557,14 @@ func (s *Server) handleJobApplications(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, jobNotFound(id))
 		return
 	}
-	job, err := s.cfg.Queries.Job(r.Context(), id)
-	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && !ownsJob(p, job.Company.ID)) {
-		s.writeError(w, r, jobNotFound(id))
-		return
+	_, err = loadAfterWait(s, r, ReadModelTables, positions, id, s.loadJob(r, id), func(j JobView) (bool, error) {
+		if !ownsJob(p, j.Company.ID) {
+			return false, jobNotFound(id)
+		}
+		return false, nil
+	})
+	if apperr.CodeOf(err) == apperr.NotFound {
+		err = jobNotFound(id) // the same answer for a missing job and another company's
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -475,7 +587,11 @@ func (s *Server) handleCandidateApplications(w http.ResponseWriter, r *http.Requ
 	}
 	q := newQueryReader(r)
 	lp, scope := s.listParams(q, "candidate-applications", p.ID, parseApplicationStatus)
-	if err := s.prepareQuery(r, q, ReadModelTables); err != nil {
+	positions, err := s.prepareQuery(r, q)
+	if err == nil {
+		err = s.await(r, ReadModelTables, positions)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -3,9 +3,12 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +16,15 @@ import (
 	"github.com/jobboard/jobboard/internal/apperr"
 	"github.com/jobboard/jobboard/internal/consistency"
 )
+
+// testToken is a consistency token signed with the test servers' key.
+func testToken(positions ...consistency.Position) string {
+	s, err := consistency.NewSigner([]byte(testSigningKey))
+	if err != nil {
+		panic(err)
+	}
+	return s.Token(positions...)
+}
 
 // Ids of the query tests: path ids must be UUIDs.
 const (
@@ -230,9 +242,10 @@ func TestQueriesWaitForTheProjectionThatServesThem(t *testing.T) {
 	t.Parallel()
 	q := &fakeQueries{}
 	s := newQueryServer(t, q)
-	t1 := consistency.Token(consistency.Position{StreamID: "job-1", Version: 2})
-	t2 := consistency.Token(consistency.Position{StreamID: "job-1", Version: 4}, consistency.Position{StreamID: "company-1", Version: 1})
-	t3 := consistency.Token(consistency.Position{StreamID: "application-1", Version: 1})
+	// Each token names the resource of every route, so none of them is refused before the wait.
+	t1 := testToken(consistency.Position{StreamID: "job-1", Version: 2}, consistency.Position{StreamID: publishedID, Version: 3})
+	t2 := testToken(consistency.Position{StreamID: "job-1", Version: 4}, consistency.Position{StreamID: "company-1", Version: 1})
+	t3 := testToken(consistency.Position{StreamID: "application-1", Version: 1}, consistency.Position{StreamID: ownerID, Version: 1})
 
 	for _, tc := range []struct {
 		path, token string
@@ -267,8 +280,8 @@ func TestQueriesWaitForTheProjectionThatServesThem(t *testing.T) {
 			for _, p := range w.positions {
 				got[p.StreamID] = p.Version
 			}
-			want := map[string]int64{"job-1": 4, "company-1": 1, "application-1": 1}
-			if len(got) != len(want) || got["job-1"] != 4 || got["company-1"] != 1 || got["application-1"] != 1 {
+			want := map[string]int64{"job-1": 4, "company-1": 1, "application-1": 1, publishedID: 3, ownerID: 1}
+			if len(got) != len(want) || got["job-1"] != 4 || got["company-1"] != 1 || got["application-1"] != 1 || got[publishedID] != 3 || got[ownerID] != 1 {
 				t.Fatalf("positions %v, want %v", got, want)
 			}
 		})
@@ -278,7 +291,7 @@ func TestQueriesWaitForTheProjectionThatServesThem(t *testing.T) {
 func TestAWaitThatRunsOutIs504Problem(t *testing.T) {
 	t.Parallel()
 	s := newQueryServer(t, &fakeQueries{waitErr: apperr.New(apperr.Timeout, "the projection has not caught up")})
-	token := consistency.Token(consistency.Position{StreamID: "job-1", Version: 99})
+	token := testToken(consistency.Position{StreamID: "job-1", Version: 99})
 	for _, path := range []string{"/v1/jobs", "/v1/jobs/" + publishedID} {
 		a := query(t, s, path, "", "X-Consistency-Token", token)
 		if a.status != 504 || a.header.Get("Content-Type") != "application/problem+json" {
@@ -291,10 +304,35 @@ func TestAMalformedConsistencyTokenIs400(t *testing.T) {
 	t.Parallel()
 	q := &fakeQueries{}
 	s := newQueryServer(t, q)
-	for _, token := range []string{"garbage", "djE6MDp4", consistency.Token(consistency.Position{StreamID: "a", Version: 1}) + ",!!"} {
+	good := testToken(consistency.Position{StreamID: publishedID, Version: 1})
+	tampered := []byte(good)
+	tampered[5] ^= 1
+	foreign, err := consistency.NewSigner([]byte("another-deployment-signing-key-0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var many []string
+	for i := range maxConsistencyTokens + 1 {
+		many = append(many, testToken(consistency.Position{StreamID: strconv.Itoa(i), Version: 1}))
+	}
+	var wide []string // few tokens, too many streams in all
+	for i := range maxConsistencyPositions/consistency.MaxPositions + 1 {
+		var ps []consistency.Position
+		for j := range consistency.MaxPositions {
+			ps = append(ps, consistency.Position{StreamID: fmt.Sprintf("%d-%d", i, j), Version: 1})
+		}
+		wide = append(wide, testToken(ps...))
+	}
+	for _, token := range []string{
+		"garbage", "djE6MDp4", // the unsigned tokens of before
+		good + ",!!", string(tampered),
+		foreign.Token(consistency.Position{StreamID: publishedID, Version: 1}),
+		strings.Repeat("A", consistency.MaxTokenLen+1),
+		strings.Join(many, ","), strings.Join(wide, ","),
+	} {
 		a := query(t, s, "/v1/jobs/"+publishedID, "", "X-Consistency-Token", token)
 		if a.status != 400 {
-			t.Fatalf("%q: status %d: %s", token, a.status, a.raw)
+			t.Fatalf("%.80q: status %d: %s", token, a.status, a.raw)
 		}
 		if f := problemFields(t, a); !slices.Equal(f, []string{"X-Consistency-Token"}) {
 			t.Fatalf("%q: fields %v", token, f)
@@ -402,5 +440,50 @@ func TestQueryAndCommandRoutesShareTheirPaths(t *testing.T) {
 	// GET is served by the query group although PATCH, in the command group, shares the path.
 	if a := query(t, s, "/v1/jobs/"+publishedID, ""); a.status != 200 {
 		t.Fatalf("GET: %d %s", a.status, a.raw)
+	}
+}
+
+// TestAuthorizationAndExistenceAreDecidedBeforeAnyWait: a request that answers 404 whatever
+// the projection does answers it without waiting; one whose answer a token's write may change
+// waits first.
+func TestAuthorizationAndExistenceAreDecidedBeforeAnyWait(t *testing.T) {
+	t.Parallel()
+	unrelated := testToken(consistency.Position{StreamID: "company-x", Version: 1})
+	for _, tc := range []struct {
+		name, path, token, consistencyToken string
+		status                              int
+		waits                               bool
+	}{
+		{"a missing job the token does not name", "/v1/jobs/" + missingID, "", unrelated, 404, false},
+		{"a missing company the token does not name", "/v1/companies/" + missingID, "", unrelated, 404, false},
+		{"the jobs of a missing company", "/v1/companies/" + missingID + "/jobs", "", unrelated, 404, false},
+		{"another company's unpaid job, token at its projected version", "/v1/jobs/" + unpaidID, "other",
+			testToken(consistency.Position{StreamID: unpaidID, Version: 2}), 404, false},
+		{"the applications of another company's job", "/v1/jobs/" + publishedID + "/applications", "other",
+			testToken(consistency.Position{StreamID: publishedID, Version: 9}), 404, false},
+		{"the applications of a job, asked by a candidate", "/v1/jobs/" + publishedID + "/applications", "candidate",
+			testToken(consistency.Position{StreamID: publishedID, Version: 9}), 404, false},
+		{"the applications of a missing job", "/v1/jobs/" + missingID + "/applications", "other", unrelated, 404, false},
+		// A token the server signed for a write to the stream proves it exists: wait, then decide.
+		{"a job not projected yet that the token names", "/v1/jobs/" + missingID, "",
+			testToken(consistency.Position{StreamID: missingID, Version: 1}), 404, true},
+		{"an unpaid job a token names beyond its projected version", "/v1/jobs/" + unpaidID, "",
+			testToken(consistency.Position{StreamID: unpaidID, Version: 3}), 404, true},
+		{"the owner's unpaid job", "/v1/jobs/" + unpaidID, "owner", unrelated, 200, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			q := &fakeQueries{}
+			s := newQueryServer(t, q)
+			a := query(t, s, tc.path, tc.token, "X-Consistency-Token", tc.consistencyToken)
+			if a.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", a.status, tc.status, a.raw)
+			}
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			if waited := len(q.waits) > 0; waited != tc.waits {
+				t.Fatalf("waited = %v, want %v", waited, tc.waits)
+			}
+		})
 	}
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jobboard/jobboard/internal/consistency"
 )
 
 // ServerConfig configures the HTTP API.
@@ -68,7 +70,8 @@ type ServerConfig struct {
 	Now func() time.Time
 
 	// SigningKey is the HMAC key of the values the server hands out and must get back
-	// unchanged (consistency tokens, cursors). At least 32 bytes.
+	// unchanged (consistency tokens, cursors). At least 32 bytes; required with Commands
+	// or Queries (commands answer consistency tokens, queries verify them).
 	SigningKey []byte
 
 	// Queries answers the query routes from the read models. Without it they are not
@@ -125,6 +128,9 @@ func (c ServerConfig) Validate() error {
 			errs = append(errs, errors.New("api: StripeWebhookSecret is required with Commands"))
 		}
 	}
+	if (c.Commands != nil || c.Queries != nil) && len(c.SigningKey) < consistency.MinKeyLen {
+		errs = append(errs, fmt.Errorf("api: SigningKey must be at least %d bytes with Commands or Queries", consistency.MinKeyLen))
+	}
 	if c.Queries != nil && c.Credentials == nil {
 		errs = append(errs, errors.New("api: Credentials is required with Queries"))
 	}
@@ -167,6 +173,9 @@ type Server struct {
 	applicationLimiter  *ipLimiter
 	searchLimiter       *ipLimiter
 	employerLimiter     *ipLimiter
+	// tokens signs the consistency tokens of command answers and verifies those of queries:
+	// the one place that encodes them and the one that reads them.
+	tokens *consistency.Signer
 }
 
 // NewServer builds the routes.
@@ -188,6 +197,11 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		applicationLimiter:  newIPLimiter(cfg.ApplicationRateLimit, cfg.TrustForwardedFor, cfg.Now),
 		searchLimiter:       newIPLimiter(cfg.SearchRateLimit, cfg.TrustForwardedFor, cfg.Now),
 		employerLimiter:     newIPLimiter(cfg.EmployerRateLimit, cfg.TrustForwardedFor, cfg.Now),
+	}
+	if cfg.Commands != nil || cfg.Queries != nil {
+		if s.tokens, err = consistency.NewSigner(cfg.SigningKey); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
 	}
 	// Middleware of every matched route, outermost first. gorilla/mux does not run them for
 	// the not-found and method-not-allowed handlers, which are wrapped by hand below.

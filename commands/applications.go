@@ -85,6 +85,22 @@ func loadApplication(s Stream) (*domain.Application, error) {
 	return domain.LoadApplication(s.ID, s.Events)
 }
 
+// ownedApplication is the authorize check of commands on an existing application: the
+// party owner names (its candidate or the job's company) must be actorID. Anyone else
+// finds no application.
+func ownedApplication(owner func(*domain.Application) string, actorID string) func(Stream) error {
+	return func(s Stream) error {
+		app, err := loadApplication(s)
+		if err != nil {
+			return err
+		}
+		if owner(app) != actorID {
+			return fmt.Errorf("application %s: %w", s.ID, domain.ErrNotOwner)
+		}
+		return nil
+	}
+}
+
 // WithdrawApplication is the candidate taking an application back
 // (POST /v1/applications/{id}/withdraw).
 type WithdrawApplication struct {
@@ -116,7 +132,8 @@ func (h *WithdrawApplicationHandler) Handle(ctx context.Context, cmd WithdrawApp
 		return Result{}, err
 	}
 	x := execution{store: h.store, streamID: cmd.ApplicationID, pinned: cmd.ExpectedVersion,
-		metadata: cmd.Caller.metadata("WithdrawApplication", h.ids), what: "application"}
+		authorize: ownedApplication((*domain.Application).CandidateID, cmd.Caller.Actor.ID),
+		metadata:  cmd.Caller.metadata("WithdrawApplication", h.ids), what: "application"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		app, err := loadApplication(s)
 		if err != nil {
@@ -176,7 +193,8 @@ func (h *ChangeApplicationStatusHandler) Handle(ctx context.Context, cmd ChangeA
 		return Result{}, invalidField("status", "must be one of reviewing, interviewing, offered, hired, rejected")
 	}
 	x := execution{store: h.store, streamID: cmd.ApplicationID, pinned: cmd.ExpectedVersion,
-		metadata: cmd.Caller.metadata("ChangeApplicationStatus", h.ids), what: "application"}
+		authorize: ownedApplication((*domain.Application).CompanyID, cmd.Caller.Actor.ID),
+		metadata:  cmd.Caller.metadata("ChangeApplicationStatus", h.ids), what: "application"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		app, err := loadApplication(s)
 		if err != nil {

@@ -31,8 +31,13 @@ type execution struct {
 	store    EventStore
 	streamID string
 	// pinned is the version the client expects (If-Match), nil if none.
-	pinned   *int64
-	metadata Metadata
+	pinned *int64
+	// authorize, when set, checks that the caller may act on the loaded stream before
+	// anything else is decided — before pinned above all: someone else's private aggregate
+	// and a missing one must answer the same NotFound whatever the client's If-Match says,
+	// or a version mismatch would tell that it exists and at which version.
+	authorize func(Stream) error
+	metadata  Metadata
 	// what names the aggregate in error messages ("job").
 	what string
 }
@@ -47,6 +52,11 @@ func (x execution) run(ctx context.Context, decide decideFunc) (Result, error) {
 		s, err := x.store.Load(ctx, x.streamID)
 		if err != nil {
 			return Result{}, translate(err, x.what)
+		}
+		if x.authorize != nil {
+			if err := x.authorize(s); err != nil {
+				return Result{}, translate(err, x.what)
+			}
 		}
 		if x.pinned != nil && *x.pinned != s.Version {
 			return Result{}, versionMismatch(x.what, *x.pinned, s.Version)

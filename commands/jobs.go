@@ -24,6 +24,14 @@ func loadOwnedJob(s Stream, companyID string) (*domain.Job, error) {
 	return job, nil
 }
 
+// ownedJob is the authorize check of commands on companyID's existing job.
+func ownedJob(companyID string) func(Stream) error {
+	return func(s Stream) error {
+		_, err := loadOwnedJob(s, companyID)
+		return err
+	}
+}
+
 // PostJob drafts a job for the employer's company (POST /v1/jobs); it awaits payment.
 type PostJob struct {
 	Caller  Caller
@@ -97,7 +105,7 @@ func (h *UpdateJobHandler) Handle(ctx context.Context, cmd UpdateJob) (Result, e
 	if err := requireRole(cmd.Caller.Actor, RoleEmployer); err != nil {
 		return Result{}, err
 	}
-	x := execution{store: h.store, streamID: cmd.JobID, pinned: cmd.ExpectedVersion,
+	x := execution{store: h.store, streamID: cmd.JobID, pinned: cmd.ExpectedVersion, authorize: ownedJob(cmd.Caller.Actor.ID),
 		metadata: cmd.Caller.metadata("UpdateJob", h.ids), what: "job"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		job, err := loadOwnedJob(s, cmd.Caller.Actor.ID)
@@ -140,7 +148,7 @@ func (h *CloseJobHandler) Handle(ctx context.Context, cmd CloseJob) (Result, err
 	if err := requireRole(cmd.Caller.Actor, RoleEmployer); err != nil {
 		return Result{}, err
 	}
-	x := execution{store: h.store, streamID: cmd.JobID, pinned: cmd.ExpectedVersion,
+	x := execution{store: h.store, streamID: cmd.JobID, pinned: cmd.ExpectedVersion, authorize: ownedJob(cmd.Caller.Actor.ID),
 		metadata: cmd.Caller.metadata("CloseJob", h.ids), what: "job"}
 	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		job, err := loadOwnedJob(s, cmd.Caller.Actor.ID)

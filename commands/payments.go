@@ -134,7 +134,7 @@ func (h *PayForListingHandler) Handle(ctx context.Context, cmd PayForListing) (P
 	}
 	req := domain.ListingPaymentRequest{PaymentID: paymentID, Plan: plan, Price: h.prices.price(plan), Duration: h.prices.Duration}
 	var intent PaymentIntent
-	x := execution{store: h.store, streamID: cmd.JobID, pinned: cmd.ExpectedVersion,
+	x := execution{store: h.store, streamID: cmd.JobID, pinned: cmd.ExpectedVersion, authorize: ownedJob(companyID),
 		metadata: cmd.Caller.metadata("PayForListing", h.ids), what: "job"}
 	res, err := x.run(ctx, func(ctx context.Context, s Stream) (decision, error) {
 		now := h.clock()

@@ -1,21 +1,13 @@
 package commands
 
-import (
-	"github.com/jobboard/jobboard/internal/consistency"
-)
-
-// Result is what every command answers: the affected aggregate, the version of its stream
-// after the command, and a token a query can wait on to read its own write.
+// Result is what every command answers: the affected aggregate and the version of its
+// stream after the command. The API turns the pair into a signed consistency token a query
+// can wait on to read its own write.
 type Result struct {
-	ID               string
-	Version          int64
-	ConsistencyToken string
+	ID      string
+	Version int64
 }
 
 func newResult(streamID string, version int64) Result {
-	return Result{
-		ID:               streamID,
-		Version:          version,
-		ConsistencyToken: consistency.Token(consistency.Position{StreamID: streamID, Version: version}),
-	}
+	return Result{ID: streamID, Version: version}
 }

@@ -48,7 +48,8 @@ func promotionLockKey(projection string) int64 {
 
 // freshEvents locks the applied_streams rows of every stream of events (creating missing
 // rows at version 0), and returns the events newer than what is applied, in order, and the
-// statement that records the newest version of each stream. Two round trips per batch
+// statements that record the newest version of each stream and announce it on
+// readmodels.AppliedChannel. Two round trips per batch
 // instead of one per event: the caller queues the fresh events' statements after it.
 func freshEvents(ctx context.Context, tx pgx.Tx, schema string, events []Event) ([]Event, *pgx.Batch, error) {
 	ids := make([]string, 0, len(events))
@@ -105,6 +106,9 @@ func freshEvents(ctx context.Context, tx pgx.Tx, schema string, events []Event) 
 		out.Queue(fmt.Sprintf(`UPDATE %s.applied_streams a SET version = u.version, global_position = u.pos, applied_at = now()
 			FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(stream_id, version, pos)
 			WHERE a.stream_id = u.stream_id`, schema), upIDs, upVers, upPoses)
+		// Delivered at commit: wakes the requests waiting on this schema (readmodels
+		// ListenApplied), which then see the versions just recorded.
+		out.Queue(`SELECT pg_notify($1, $2)`, readmodels.AppliedChannel, schema)
 	}
 	return fresh, out, nil
 }

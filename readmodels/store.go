@@ -2,11 +2,17 @@ package readmodels
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// DefaultMaxWaiters is the default cap of requests waiting at once for a projection per
+// Store (per instance). Waiters hold no connection, so the cap bounds goroutines and the
+// re-check queries a projection's move sets off, not the pool.
+const DefaultMaxWaiters = 256
 
 // StoreConfig configures a Store.
 type StoreConfig struct {
@@ -15,13 +21,19 @@ type StoreConfig struct {
 	// TargetTTL is how long the live versions read from projection_versions are cached.
 	// Default 1 s.
 	TargetTTL time.Duration
-	// WaitPollInterval is how often WaitForStream looks at the applied versions.
-	// Default 10 ms.
+	// WaitPollInterval is how often a waiting request looks at the applied versions when
+	// no notification woke it (ListenApplied wakes it as soon as the projection moves): a
+	// guard against a lost notification. Default 1 s.
 	WaitPollInterval time.Duration
 	// SearchTimeout is the time budget of one search: the deadline of the request to
 	// Elasticsearch and its own search timeout. A search that runs out of it is Unavailable
 	// (503 with Retry-After), never partial results. Default DefaultSearchTimeout.
 	SearchTimeout time.Duration
+	// MaxWaiters caps the requests of this Store that wait at once for a projection; past
+	// it a wait is refused with a 503 (ErrTooManyWaiters). Default DefaultMaxWaiters.
+	MaxWaiters int
+	// Logger reports a lost notification connection. Default slog.Default().
+	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -38,7 +50,13 @@ func (c *StoreConfig) setDefaults() {
 		c.TargetTTL = time.Second
 	}
 	if c.WaitPollInterval == 0 {
-		c.WaitPollInterval = 10 * time.Millisecond
+		c.WaitPollInterval = time.Second
+	}
+	if c.MaxWaiters == 0 {
+		c.MaxWaiters = DefaultMaxWaiters
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	if c.SearchTimeout == 0 {
 		c.SearchTimeout = DefaultSearchTimeout
@@ -60,6 +78,9 @@ func (c StoreConfig) Validate() error {
 	if c.SearchTimeout < 0 {
 		errs = append(errs, errors.New("search timeout must not be negative"))
 	}
+	if c.MaxWaiters < 0 {
+		errs = append(errs, errors.New("max waiters must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -70,6 +91,10 @@ type Store struct {
 	es      *elasticsearch.Client
 	cfg     StoreConfig
 	targets *targets
+	// applied wakes the waiters when ListenApplied hears that a schema moved.
+	applied appliedSignal
+	// waiters has one element per request waiting (MaxWaiters places).
+	waiters chan struct{}
 }
 
 // NewStore returns a Store reading through pool and es.
@@ -85,9 +110,10 @@ func NewStore(pool *pgxpool.Pool, es *elasticsearch.Client, cfg StoreConfig) (*S
 		return nil, err
 	}
 	return &Store{
-		pool: pool,
-		es:   es,
-		cfg:  cfg,
+		pool:    pool,
+		es:      es,
+		cfg:     cfg,
+		waiters: make(chan struct{}, cfg.MaxWaiters),
 		targets: &targets{
 			pool: pool, ttl: cfg.TargetTTL, now: cfg.Now, cache: map[string]cachedTarget{},
 		},

@@ -63,6 +63,7 @@ func list(dst func(*app.Config) *[]string) func(*app.Config, string) error {
 
 var settings = []setting{
 	{"DATABASE_URL", "database-url", "postgres://jobboard:jobboard@127.0.0.1:5432/jobboard?sslmode=disable", "PostgreSQL: event store and read tables", str(func(c *app.Config) *string { return &c.DatabaseURL })},
+	{"DATABASE_MAX_CONNS", "database-max-conns", "16", "size of the PostgreSQL connection pool (overrides pool_max_conns in DATABASE_URL)", atoi(func(c *app.Config) *int { return &c.DatabaseMaxConns })},
 	{"KAFKA_BROKERS", "kafka-brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma separated", list(func(c *app.Config) *[]string { return &c.KafkaBrokers })},
 	{"ELASTICSEARCH_URL", "elasticsearch-url", "http://127.0.0.1:9200", "Elasticsearch HTTP address", str(func(c *app.Config) *string { return &c.ElasticsearchURL })},
 	{"STRIPE_API_BASE", "stripe-api-base", "http://127.0.0.1:12111", "Stripe API address (stripe-mock locally)", str(func(c *app.Config) *string { return &c.StripeAPIBase })},
@@ -79,6 +80,8 @@ var settings = []setting{
 	{"EXPIRY_INTERVAL", "expiry-interval", "30s", "how often the scheduler expires listings past their expiry", dur(func(c *app.Config) *time.Duration { return &c.ExpiryInterval })},
 	{"KAFKA_PARTITIONS", "kafka-partitions", "8", "partitions of the topics the app creates (the most projector instances per projection)", parsed("a number", strconv.Atoi, func(c *app.Config) *int { return &c.KafkaPartitions })},
 	{"CONSISTENCY_TIMEOUT", "consistency-timeout", "5s", "how long a query with X-Consistency-Token waits for its projection before 504", dur(func(c *app.Config) *time.Duration { return &c.ConsistencyTimeout })},
+	{"CONSISTENCY_MAX_WAITERS", "consistency-max-waiters", "256", "queries waiting at once for their X-Consistency-Token per instance; past it 503 with Retry-After", atoi(func(c *app.Config) *int { return &c.ConsistencyMaxWaiters })},
+	{"CONSISTENCY_POLL_INTERVAL", "consistency-poll-interval", "1s", "how often a waiting query looks again when no projector notification woke it", dur(func(c *app.Config) *time.Duration { return &c.ConsistencyPollInterval })},
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", str(func(c *app.Config) *string { return &c.LogLevel })},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "grace period for requests in flight on SIGTERM", dur(func(c *app.Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"READINESS_TIMEOUT", "readiness-timeout", "2s", "bound of each dependency check of /readyz", dur(func(c *app.Config) *time.Duration { return &c.ReadinessTimeout })},

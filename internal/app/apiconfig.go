@@ -41,6 +41,12 @@ func (c Config) validateAPI() []error {
 	if c.ConsistencyTimeout < 0 {
 		bad("CONSISTENCY_TIMEOUT", "must not be negative")
 	}
+	if c.ConsistencyMaxWaiters < 0 {
+		bad("CONSISTENCY_MAX_WAITERS", "must not be negative")
+	}
+	if c.ConsistencyPollInterval < 0 {
+		bad("CONSISTENCY_POLL_INTERVAL", "must not be negative")
+	}
 	if err := c.RegistrationRateLimit.Validate(); err != nil {
 		bad("RATE_LIMIT_REGISTRATION", "%v", err)
 	}

@@ -106,7 +106,7 @@ func ifMatch(v int64) *int64 {
 }
 
 func result(r commands.Result) api.CommandResult {
-	return api.CommandResult{ID: r.ID, Version: r.Version, ConsistencyToken: r.ConsistencyToken}
+	return api.CommandResult{ID: r.ID, Version: r.Version}
 }
 
 func (p *commandPort) RegisterCompany(ctx context.Context, in api.RegisterCompanyParams) (api.RegisteredAccount, error) {

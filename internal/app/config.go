@@ -17,6 +17,10 @@ import (
 type Config struct {
 	// DatabaseURL is the PostgreSQL URL of the event store and read tables (DATABASE_URL).
 	DatabaseURL string
+	// DatabaseMaxConns is the size of the PostgreSQL connection pool (DATABASE_MAX_CONNS);
+	// 0 takes DefaultDatabaseMaxConns. It overrides a pool_max_conns in DATABASE_URL.
+	// Consistency waits hold no connection, the notification listener has its own.
+	DatabaseMaxConns int
 	// KafkaBrokers are the bootstrap brokers, host:port (KAFKA_BROKERS, comma separated).
 	KafkaBrokers []string
 	// ElasticsearchURL is the search engine's HTTP address (ELASTICSEARCH_URL).
@@ -94,7 +98,18 @@ type Config struct {
 	// ConsistencyTimeout bounds how long a query sent with X-Consistency-Token waits for its
 	// projection before answering 504 (CONSISTENCY_TIMEOUT); 0 takes the API's 5 s.
 	ConsistencyTimeout time.Duration
+	// ConsistencyMaxWaiters caps the queries of this instance waiting at once for their
+	// consistency tokens; past it a query answers 503 with Retry-After
+	// (CONSISTENCY_MAX_WAITERS); 0 takes readmodels.DefaultMaxWaiters.
+	ConsistencyMaxWaiters int
+	// ConsistencyPollInterval is how often a waiting query looks again when no notification
+	// of the projectors woke it, a guard against a lost one (CONSISTENCY_POLL_INTERVAL); 0
+	// takes 1 s.
+	ConsistencyPollInterval time.Duration
 }
+
+// DefaultDatabaseMaxConns is the pool size when DATABASE_MAX_CONNS is 0.
+const DefaultDatabaseMaxConns = 16
 
 // Validate reports every problem at once, each naming its environment variable.
 func (c Config) Validate() error {
@@ -155,6 +170,9 @@ func (c Config) Validate() error {
 	if strings.ContainsAny(c.ElasticsearchIndexPrefix, " /\\*?\"<>|,#:") || c.ElasticsearchIndexPrefix != strings.ToLower(c.ElasticsearchIndexPrefix) {
 		bad("ELASTICSEARCH_INDEX_PREFIX", "want lower-case letters, digits, '.', '_' or '-', got %q", c.ElasticsearchIndexPrefix)
 	}
+	if c.DatabaseMaxConns < 0 || c.DatabaseMaxConns > 1000 {
+		bad("DATABASE_MAX_CONNS", "want 0 (the default, %d) to 1000, got %d", DefaultDatabaseMaxConns, c.DatabaseMaxConns)
+	}
 	if c.ExpiryInterval <= 0 {
 		bad("EXPIRY_INTERVAL", "must be positive")
 	}
@@ -171,4 +189,12 @@ func (c Config) SlogLevel() slog.Level {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.LogLevel))
 	return lvl
+}
+
+// databaseMaxConns is the pool size DatabaseMaxConns asks for.
+func (c Config) databaseMaxConns() int {
+	if c.DatabaseMaxConns == 0 {
+		return DefaultDatabaseMaxConns
+	}
+	return c.DatabaseMaxConns
 }

@@ -59,7 +59,12 @@ func New(cfg Config, log *slog.Logger) (*Main, error) {
 // Run connects the adapters and starts serving; it returns once the listener is open.
 // Dependencies that are down do not stop it: /readyz reports them until they come back.
 func (m *Main) Run(ctx context.Context) error {
-	pool, err := pgxpool.New(ctx, m.cfg.DatabaseURL)
+	poolCfg, err := pgxpool.ParseConfig(m.cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	poolCfg.MaxConns = int32(m.cfg.databaseMaxConns())
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
@@ -120,7 +125,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if err := m.wireCommands(wctx, &apiCfg); err != nil {
 			return fmt.Errorf("command API: %w", err)
 		}
-		if err := m.wireQueries(&apiCfg); err != nil {
+		if err := m.wireQueries(wctx, &apiCfg); err != nil {
 			return fmt.Errorf("query API: %w", err)
 		}
 		if err := m.wireAdmin(&apiCfg); err != nil {

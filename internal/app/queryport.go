@@ -182,12 +182,20 @@ func nonNil(s []string) []string {
 
 // wireQueries builds the read side the query routes answer from — a readmodels.Store over
 // the live projection versions, reading the search alias of this deployment — into cfg.
-// The store holds no goroutine; it shares the pool and the Elasticsearch client.
-func (m *Main) wireQueries(cfg *api.ServerConfig) error {
-	store, err := readmodels.NewStore(m.pool, m.es, readmodels.StoreConfig{SearchAlias: m.cfg.SearchAlias(), SearchTimeout: m.cfg.SearchTimeout})
+// The store shares the pool and the Elasticsearch client; its one goroutine listens, on a
+// connection of its own, for the projectors' notifications that wake consistency waits.
+func (m *Main) wireQueries(ctx context.Context, cfg *api.ServerConfig) error {
+	store, err := readmodels.NewStore(m.pool, m.es, readmodels.StoreConfig{
+		SearchAlias:      m.cfg.SearchAlias(),
+		SearchTimeout:    m.cfg.SearchTimeout,
+		WaitPollInterval: m.cfg.ConsistencyPollInterval,
+		MaxWaiters:       m.cfg.ConsistencyMaxWaiters,
+		Logger:           m.log,
+	})
 	if err != nil {
 		return err
 	}
+	m.workers.start(ctx, "consistency-listener", store.ListenApplied)
 	cfg.Queries = queryPort{store: store}
 	cfg.ConsistencyTimeout = m.cfg.ConsistencyTimeout
 	cfg.SigningKey = []byte(m.cfg.SigningKey)

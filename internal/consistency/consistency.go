@@ -1,12 +1,17 @@
 // Package consistency is the read-your-writes token: a command answers with the stream
 // versions it produced, a query that is handed the token waits until its projection has
-// applied them. The token is opaque to clients (a URL-safe string) and versioned, so its
-// encoding can change without breaking tokens already handed out.
+// applied them. The token is opaque to clients (a URL-safe string), versioned, and signed
+// with HMAC-SHA256 under the deployment's signing key: the server waits only on positions
+// it handed out itself, so a client cannot make it wait on streams of its choosing, nor learn
+// from the wait whether a stream exists.
 //
-// It imports the standard library only: commands/ builds tokens, the read side parses them.
+// It imports the standard library only: the API encodes tokens with a Signer and verifies
+// them with the same Signer.
 package consistency
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -16,18 +21,25 @@ import (
 	"strings"
 )
 
-// Limits that keep a hostile token cheap to parse.
+// Limits that keep a hostile token cheap to verify and a wait cheap to serve.
 const (
 	// MaxTokenLen is the longest token Parse accepts, in bytes.
-	MaxTokenLen = 4096
-	// MaxPositions is the most stream positions one token may carry.
-	MaxPositions = 64
+	MaxTokenLen = 2048
+	// MaxPositions is the most stream positions one token may carry. A command produces
+	// one; a client that merges tokens sends several headers instead.
+	MaxPositions = 16
+	// MinKeyLen is the shortest signing key NewSigner accepts, in bytes.
+	MinKeyLen = 32
 )
 
-// prefix versions the encoding.
-const prefix = "v1:"
+// prefix versions the encoding of the signed payload.
+const prefix = "v2:"
 
-// ErrInvalidToken: a token is not one this package made.
+// macContext separates the MACs of tokens from the other values the same key signs
+// (cursors): a value signed for one purpose never verifies as another.
+const macContext = "jobboard consistency token\n"
+
+// ErrInvalidToken: a token is not one a Signer with this key made.
 var ErrInvalidToken = errors.New("invalid consistency token")
 
 // Position is a stream at a version: a reader is consistent with it once it has applied
@@ -37,40 +49,58 @@ type Position struct {
 	Version  int64
 }
 
-// Token encodes positions as an opaque URL-safe string. Several positions of one stream
-// keep the highest version; the order of positions does not matter. Positions with an empty
-// stream id or a version below 1 are left out; with none left, Token returns "".
-func Token(positions ...Position) string {
+// Signer makes and verifies tokens under one key. It is safe for concurrent use.
+type Signer struct {
+	key []byte
+}
+
+// NewSigner returns a Signer with key, which must be at least MinKeyLen bytes and the same
+// on every instance of a deployment (a token made by one instance is read by another).
+func NewSigner(key []byte) (*Signer, error) {
+	if len(key) < MinKeyLen {
+		return nil, fmt.Errorf("consistency: signing key must be at least %d bytes", MinKeyLen)
+	}
+	return &Signer{key: slices.Clone(key)}, nil
+}
+
+// Token encodes positions as an opaque, signed, URL-safe string. Several positions of one
+// stream keep the highest version; the order of positions does not matter. Positions with
+// an empty stream id or a version below 1 are left out; with none left, Token returns "".
+// Past MaxPositions only the first MaxPositions streams (by id) are kept, so every token
+// made verifies.
+func (s *Signer) Token(positions ...Position) string {
 	ps := normalise(positions)
 	if len(ps) == 0 {
 		return ""
+	}
+	if len(ps) > MaxPositions {
+		ps = ps[:MaxPositions]
 	}
 	parts := make([]string, len(ps))
 	for i, p := range ps {
 		parts[i] = strconv.FormatInt(p.Version, 10) + ":" + url.QueryEscape(p.StreamID)
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(prefix + strings.Join(parts, ",")))
+	payload := []byte(prefix + strings.Join(parts, ","))
+	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
 }
 
-// Merge combines tokens into one that waits for all of their positions. Empty tokens are
-// ignored; an invalid one is an error.
-func Merge(tokens ...string) (string, error) {
-	ps, err := ParseAll(tokens...)
-	if err != nil {
-		return "", err
-	}
-	return Token(ps...), nil
+func (s *Signer) mac(payload []byte) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(macContext))
+	m.Write(payload)
+	return m.Sum(nil)
 }
 
-// ParseAll decodes several tokens into the positions that wait for all of them: the highest
-// version per stream, sorted by stream. Empty tokens are ignored; an invalid one is an error.
-func ParseAll(tokens ...string) ([]Position, error) {
+// ParseAll verifies several tokens and returns the positions that wait for all of them: the
+// highest version per stream, sorted by stream. Empty tokens are ignored; an invalid one is
+// an error.
+func (s *Signer) ParseAll(tokens ...string) ([]Position, error) {
 	var all []Position
 	for _, t := range tokens {
 		if t == "" {
 			continue
 		}
-		ps, err := Parse(t)
+		ps, err := s.Parse(t)
 		if err != nil {
 			return nil, err
 		}
@@ -79,24 +109,34 @@ func ParseAll(tokens ...string) ([]Position, error) {
 	return normalise(all), nil
 }
 
-// Parse decodes a token made by Token. Garbage, an unknown encoding version, an empty
-// token and oversized tokens are errors wrapping ErrInvalidToken.
-func Parse(token string) ([]Position, error) {
+// Parse verifies and decodes a token made by Token under the same key. Garbage, a bad or
+// foreign signature, an unknown encoding version, an empty token, too many positions and
+// oversized tokens are errors wrapping ErrInvalidToken. The signature is checked before
+// the payload is looked at.
+func (s *Signer) Parse(token string) ([]Position, error) {
 	if token == "" {
 		return nil, fmt.Errorf("%w: empty", ErrInvalidToken)
 	}
 	if len(token) > MaxTokenLen {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenLen)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	body, sig, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, fmt.Errorf("%w: not signed", ErrInvalidToken)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not base64url", ErrInvalidToken)
 	}
-	body, ok := strings.CutPrefix(string(raw), prefix)
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, s.mac(payload)) {
+		return nil, fmt.Errorf("%w: bad signature", ErrInvalidToken)
+	}
+	rest, ok := strings.CutPrefix(string(payload), prefix)
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown encoding", ErrInvalidToken)
 	}
-	parts := strings.Split(body, ",")
+	parts := strings.Split(rest, ",")
 	if len(parts) > MaxPositions {
 		return nil, fmt.Errorf("%w: more than %d positions", ErrInvalidToken, MaxPositions)
 	}

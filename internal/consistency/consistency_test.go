@@ -10,21 +10,40 @@ import (
 	"github.com/jobboard/jobboard/internal/consistency"
 )
 
+func signer(t testing.TB, key string) *consistency.Signer {
+	t.Helper()
+	s, err := consistency.NewSigner([]byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+const testKey = "test-signing-key-of-at-least-32-bytes"
+
+func TestNewSignerRefusesShortKeys(t *testing.T) {
+	t.Parallel()
+	if _, err := consistency.NewSigner([]byte("short")); err == nil {
+		t.Fatal("a short key was accepted")
+	}
+}
+
 func TestTokenRoundTrips(t *testing.T) {
 	t.Parallel()
+	s := signer(t, testKey)
 	cases := map[string][]consistency.Position{
 		"one stream":            {{StreamID: "8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01", Version: 3}},
 		"several streams":       {{StreamID: "b", Version: 1}, {StreamID: "a", Version: 7}},
-		"separators in the ids": {{StreamID: "a:b,c%d e", Version: 2}, {StreamID: "ünïcode", Version: 9}},
+		"separators in the ids": {{StreamID: "a:b,c%d e.f", Version: 2}, {StreamID: "ünïcode", Version: 9}},
 	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			tok := consistency.Token(in...)
-			if strings.ContainsAny(tok, "+/=?&# ") {
-				t.Fatalf("token %q is not URL-safe", tok)
+			tok := s.Token(in...)
+			if strings.ContainsAny(tok, "+/=?&#, ") {
+				t.Fatalf("token %q is not URL-safe or holds a comma", tok)
 			}
-			got, err := consistency.Parse(tok)
+			got, err := s.Parse(tok)
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
@@ -32,11 +51,7 @@ func TestTokenRoundTrips(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, in)
 			}
 			for _, p := range in {
-				found := false
-				for _, g := range got {
-					found = found || g == p
-				}
-				if !found {
+				if !containsPosition(got, p) {
 					t.Errorf("position %v missing from %v", p, got)
 				}
 			}
@@ -44,61 +59,96 @@ func TestTokenRoundTrips(t *testing.T) {
 	}
 }
 
+func containsPosition(ps []consistency.Position, p consistency.Position) bool {
+	for _, g := range ps {
+		if g == p {
+			return true
+		}
+	}
+	return false
+}
+
 func TestTokenKeepsTheHighestVersionPerStream(t *testing.T) {
 	t.Parallel()
-	tok := consistency.Token(consistency.Position{StreamID: "s", Version: 2}, consistency.Position{StreamID: "s", Version: 5}, consistency.Position{StreamID: "", Version: 1})
-	got, err := consistency.Parse(tok)
+	s := signer(t, testKey)
+	tok := s.Token(consistency.Position{StreamID: "s", Version: 2}, consistency.Position{StreamID: "s", Version: 5}, consistency.Position{StreamID: "", Version: 1})
+	got, err := s.Parse(tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []consistency.Position{{StreamID: "s", Version: 5}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
-	if consistency.Token() != "" {
+	if s.Token() != "" {
 		t.Error("a token of nothing should be empty")
 	}
 }
 
-func TestMergeCombinesTokens(t *testing.T) {
+func TestATokenOfTooManyStreamsStillVerifies(t *testing.T) {
 	t.Parallel()
-	a := consistency.Token(consistency.Position{StreamID: "a", Version: 1})
-	b := consistency.Token(consistency.Position{StreamID: "b", Version: 2}, consistency.Position{StreamID: "a", Version: 3})
-	m, err := consistency.Merge(a, "", b)
+	s := signer(t, testKey)
+	var in []consistency.Position
+	for i := range consistency.MaxPositions + 3 {
+		in = append(in, consistency.Position{StreamID: string(rune('a' + i)), Version: 1})
+	}
+	got, err := s.Parse(s.Token(in...))
+	if err != nil || len(got) != consistency.MaxPositions {
+		t.Fatalf("got %d positions, %v; want %d", len(got), err, consistency.MaxPositions)
+	}
+}
+
+func TestParseAllCombinesTokens(t *testing.T) {
+	t.Parallel()
+	s := signer(t, testKey)
+	a := s.Token(consistency.Position{StreamID: "a", Version: 1})
+	b := s.Token(consistency.Position{StreamID: "b", Version: 2}, consistency.Position{StreamID: "a", Version: 3})
+	got, err := s.ParseAll(a, "", b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := consistency.Parse(m)
 	want := []consistency.Position{{StreamID: "a", Version: 3}, {StreamID: "b", Version: 2}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
-	if _, err := consistency.Merge(a, "garbage!"); !errors.Is(err, consistency.ErrInvalidToken) {
-		t.Fatalf("Merge with garbage: %v", err)
+	if _, err := s.ParseAll(a, "garbage!"); !errors.Is(err, consistency.ErrInvalidToken) {
+		t.Fatalf("ParseAll with garbage: %v", err)
 	}
 }
 
-func TestParseRefusesGarbage(t *testing.T) {
+func TestParseRefusesWhatItDidNotSign(t *testing.T) {
 	t.Parallel()
-	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	s := signer(t, testKey)
+	good := s.Token(consistency.Position{StreamID: "a", Version: 1})
+	body, _, _ := strings.Cut(good, ".")
+	enc := func(p string) string { return base64.RawURLEncoding.EncodeToString([]byte(p)) }
+	// signed makes a token of any payload under the right key, to reach the payload checks.
+	signed := func(payload string) string {
+		return enc(payload) + "." + consistency.MacOf(t, s, payload)
+	}
+	tampered := []byte(good)
+	tampered[3] ^= 1
 	for name, tok := range map[string]string{
 		"empty":            "",
-		"not base64":       "***",
-		"padded base64":    base64.URLEncoding.EncodeToString([]byte("v1:1:a")) + "==",
-		"unknown version":  enc("v2:1:a"),
-		"no prefix":        enc("1:a"),
-		"no version":       enc("v1:a"),
-		"zero version":     enc("v1:0:a"),
-		"negative version": enc("v1:-1:a"),
-		"leading zero":     enc("v1:01:a"),
-		"empty stream":     enc("v1:1:"),
-		"empty body":       enc("v1:"),
-		"bad escape":       enc("v1:1:%zz"),
+		"not base64":       "***.***",
+		"unsigned v1":      enc("v1:1:a"),
+		"no signature":     body,
+		"empty signature":  body + ".",
+		"tampered":         string(tampered),
+		"other payload":    enc("v2:1000000:a") + good[len(body):],
+		"foreign key":      signer(t, "another-signing-key-of-32-bytes-or-more").Token(consistency.Position{StreamID: "a", Version: 1}),
 		"too long":         strings.Repeat("A", consistency.MaxTokenLen+1),
-		"too many":         enc("v1:" + strings.Repeat("1:a,", consistency.MaxPositions) + "1:a"),
+		"unknown version":  signed("v3:1:a"),
+		"zero version":     signed("v2:0:a"),
+		"negative version": signed("v2:-1:a"),
+		"leading zero":     signed("v2:01:a"),
+		"empty stream":     signed("v2:1:"),
+		"empty body":       signed("v2:"),
+		"bad escape":       signed("v2:1:%zz"),
+		"too many":         signed("v2:" + strings.Repeat("1:a,", consistency.MaxPositions) + "1:a"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if ps, err := consistency.Parse(tok); !errors.Is(err, consistency.ErrInvalidToken) {
+			if ps, err := s.Parse(tok); !errors.Is(err, consistency.ErrInvalidToken) {
 				t.Fatalf("Parse(%q) = %v, %v; want ErrInvalidToken", tok, ps, err)
 			}
 		})
@@ -106,15 +156,16 @@ func TestParseRefusesGarbage(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(consistency.Token(consistency.Position{StreamID: "a", Version: 1}))
+	s := signer(f, testKey)
+	f.Add(s.Token(consistency.Position{StreamID: "a", Version: 1}))
 	f.Add("")
-	f.Add("djE6MTph")
+	f.Add("djI6MTph.AAAA")
 	f.Fuzz(func(t *testing.T, tok string) {
-		ps, err := consistency.Parse(tok)
+		ps, err := s.Parse(tok)
 		if err != nil {
 			return
 		}
-		back, err := consistency.Parse(consistency.Token(ps...))
+		back, err := s.Parse(s.Token(ps...))
 		if err != nil || !reflect.DeepEqual(back, ps) {
 			t.Fatalf("re-encoding %v gives %v, %v", ps, back, err)
 		}
