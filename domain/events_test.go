@@ -11,7 +11,7 @@ import (
 func TestEventRegistry(t *testing.T) {
 	t.Parallel()
 	types := EventTypes()
-	if len(types) != 13 {
+	if len(types) != 15 {
 		t.Fatalf("%d event types: %q", len(types), types)
 	}
 	for _, name := range types {
@@ -47,6 +47,10 @@ func TestStoredShapes(t *testing.T) {
 			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","payment_id":"p1","plan":"standard","amount":4900,"currency":"EUR","paid_at":"2026-03-01T09:00:00Z"}`},
 		{jobPublished("p1", ListingPlanFeatured, t0),
 			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","payment_id":"p1","plan":"featured","featured":true,"published_at":"2026-03-01T09:00:00Z","expires_at":"2026-03-31T09:00:00Z"}`},
+		{paymentCanceled("p1", "pi_1", "p2", t0),
+			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","payment_id":"p1","payment_intent_id":"pi_1","replaced_by":"p2","canceled_at":"2026-03-01T09:00:00Z"}`},
+		{paymentRefunded("p1", ListingPlanStandard, RefundReasonAlreadyPaid, t0, t0),
+			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","payment_id":"p1","refund_id":"re_1","amount":4900,"currency":"EUR","reason":"already_paid","paid_at":"2026-03-01T09:00:00Z","refunded_at":"2026-03-01T09:00:00Z"}`},
 		{jobExpired(t0),
 			`{"job_id":"8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01","company_id":"c0000000-0000-4000-8000-000000000001","expires_at":"2026-03-01T09:00:00Z","expired_at":"2026-03-01T09:00:00Z"}`},
 		{statusChanged(ApplicationStatusSubmitted, ApplicationStatusReviewing, t0.Add(time.Second)),

@@ -276,7 +276,7 @@ func (g *generator) job(rng *rand.Rand, c *domain.Company, slug string, tp time.
 			return nil, err
 		}
 		paymentID := newID(t, rng)
-		err = job.RequestListingPayment(companyID, domain.ListingPaymentRequest{
+		_, err = job.RequestListingPayment(companyID, domain.ListingPaymentRequest{
 			PaymentID: paymentID, PaymentIntentID: "pi_" + strings.ReplaceAll(newID(t, rng), "-", "")[8:32],
 			Plan: plan, Price: money, Duration: g.cfg.ListingDuration,
 		}, t)
