@@ -82,6 +82,8 @@ type PayForListingParams struct {
 // ListingPaymentStarted is the PaymentIntent the client confirms with Stripe.
 type ListingPaymentStarted struct {
 	CommandResult
+	// Created is false when this is the payment already open for the same plan (200, not 201).
+	Created         bool
 	PaymentID       string
 	PaymentIntentID string
 	ClientSecret    string

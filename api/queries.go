@@ -165,11 +165,23 @@ type JobView struct {
 	ClosedAt       *time.Time `json:"closed_at,omitempty"`
 	ExpiredAt      *time.Time `json:"expired_at,omitempty"`
 	UpdatedAt      time.Time  `json:"updated_at"`
-	// Plan and PaymentStatus are the owner's business ("" for everyone else).
+	// Plan, PaymentStatus and Payments are the owner's business ("" and absent for everyone else).
 	Plan          string `json:"plan,omitempty"`
 	PaymentStatus string `json:"payment_status,omitempty"`
+	// Payments lists every listing payment of the job, in request order (GET /v1/jobs/{id} only).
+	Payments []JobPaymentView `json:"payments,omitempty"`
 	// Version is the job stream's version the view reflects (for If-Match).
 	Version int64 `json:"version"`
+}
+
+// JobPaymentView is one listing payment of a job, as its owner sees it.
+type JobPaymentView struct {
+	PaymentID string `json:"payment_id"`
+	Plan      string `json:"plan"`
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	// Status is one of requires_payment, paid, failed, canceled, refunded.
+	Status string `json:"status"`
 }
 
 // CompanyView is GET /v1/companies/{id}.

@@ -155,7 +155,11 @@ func (s *Server) handlePayForListing(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/jobs/"+id, paymentAnswer{
+	status := http.StatusCreated
+	if !res.Created {
+		status = http.StatusOK // the payment already open for this plan
+	}
+	writeCommandAnswer(w, status, res.CommandResult, "/v1/jobs/"+id, paymentAnswer{
 		commandAnswer: s.answerOf(res.CommandResult), PaymentID: res.PaymentID, PaymentIntentID: res.PaymentIntentID,
 		ClientSecret: res.ClientSecret, Amount: res.Amount, Currency: res.Currency, Status: res.Status,
 	})

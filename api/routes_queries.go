@@ -420,7 +420,7 @@ func ownsJob(p Principal, companyID string) bool {
 
 // publicJob hides what only the owner may see.
 func publicJob(j JobView) JobView {
-	j.Plan, j.PaymentStatus = "", ""
+	j.Plan, j.PaymentStatus, j.Payments = "", "", nil
 	return j
 }
 

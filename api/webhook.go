@@ -42,11 +42,13 @@ type webhookAnswer struct {
 // be created with the API version of our stripe-go.
 //
 // Stripe delivers at least once and in any order; the commands are no-ops when they repeat
-// what happened (a payment confirmed twice, a failure after the success), so redeliveries
-// change nothing. Answers that Stripe should not retry — the listing refuses the payment
-// (amount mismatch, job closed) or the intent is not ours — are 200 with outcome "ignored";
-// an unknown job or payment is a 404 so Stripe retries (the request that created the
-// intent may not have committed yet), and our failures are 5xx, retried too.
+// what happened (a payment confirmed or refunded twice, a failure after the success), so
+// redeliveries change nothing. A 2xx tells Stripe to stop, so it is only answered for an
+// event that was applied or deliberately ignored: 200 "ignored" when the listing refuses the
+// payment (amount or intent mismatch) or the intent is not ours. An unknown job or payment
+// is a 404 so Stripe retries (the request that created the intent may not have committed
+// yet); an event that cannot be applied now — the job's stream kept changing through every
+// concurrency retry, an engine or Stripe is down — is a 503 problem, retried too.
 func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	payload, err := readBody(w, r)
 	if err != nil {
@@ -107,7 +109,7 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	case "":
 		answer.Outcome = "applied"
 		answer.JobID, answer.Version, answer.ConsistencyToken = jobID, res.Version, s.consistencyToken(jobID, res.Version)
-	case apperr.Conflict, apperr.VersionMismatch, apperr.Invalid, apperr.Unprocessable, apperr.Forbidden:
+	case apperr.Invalid, apperr.Unprocessable, apperr.Forbidden:
 		s.log.WarnContext(r.Context(), "stripe webhook refused by the listing", "event_id", event.ID, "type", event.Type, "job_id", jobID, "payment_id", paymentID, "error", err)
 		answer.Reason = err.Error()
 		if ae, ok := err.(*apperr.Error); ok {

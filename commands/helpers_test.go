@@ -114,7 +114,7 @@ func newWorld(t *testing.T) *world {
 	must(err)
 	w.payForListing, err = commands.NewPayForListingHandler(w.store, w.gateway, clock, ids, w.prices)
 	must(err)
-	w.confirmPayment, err = commands.NewConfirmListingPaymentHandler(w.store, clock, ids, quietLogger())
+	w.confirmPayment, err = commands.NewConfirmListingPaymentHandler(w.store, w.gateway, clock, ids, quietLogger())
 	must(err)
 	w.failPayment, err = commands.NewFailListingPaymentHandler(w.store, clock, ids)
 	must(err)

@@ -229,7 +229,7 @@ func TestNewHandlersRefuseNilDependencies(t *testing.T) {
 	_, checks["PostJob"] = commands.NewPostJobHandler(nil, clock, ids)
 	_, checks["UpdateJob"] = commands.NewUpdateJobHandler(nil, clock, ids)
 	_, checks["PayForListing"] = commands.NewPayForListingHandler(nil, nil, clock, ids, commands.ListingPrices{})
-	_, checks["ConfirmListingPayment"] = commands.NewConfirmListingPaymentHandler(nil, clock, ids, nil)
+	_, checks["ConfirmListingPayment"] = commands.NewConfirmListingPaymentHandler(nil, nil, clock, ids, nil)
 	_, checks["FailListingPayment"] = commands.NewFailListingPaymentHandler(nil, clock, ids)
 	_, checks["CloseJob"] = commands.NewCloseJobHandler(nil, clock, ids)
 	_, checks["ExpireJob"] = commands.NewExpireJobHandler(nil, nilClock, ids)

@@ -80,6 +80,8 @@ const PaymentStatusRequiresPayment = "requires_payment"
 // needs to pay (the Stripe PaymentIntent and its client secret).
 type PaymentResult struct {
 	Result
+	// Created is false when the answer is the payment already open for the same plan.
+	Created         bool
 	PaymentID       string
 	PaymentIntentID string
 	ClientSecret    string
@@ -111,13 +113,21 @@ func NewPayForListingHandler(store EventStore, gateway PaymentGateway, clock Clo
 	return &PayForListingHandler{store: store, gateway: gateway, clock: clock, ids: ids, prices: prices}, nil
 }
 
-// Handle checks with the job that a payment may start, creates the PaymentIntent (its
-// Stripe idempotency key derives from the payment id, so a retry never charges twice) and
-// records ListingPaymentRequested with the intent's id.
+// Handle keeps one open payment per job. The same plan as the open payment answers that
+// payment again (Created false; its intent is read back from Stripe for the client secret).
+// Another plan, or no open payment, asks the job first (nothing is charged for a payment it
+// refuses), cancels at Stripe the intents of the payments the job cancels, creates the new
+// PaymentIntent and records ListingPaymentCanceled and ListingPaymentRequested.
 //
-// The payment id derives from the client's Idempotency-Key when there is one, so a request
-// retried after a crash finds its first payment (and intent) again instead of starting a
-// second one; without a key every request is a new payment.
+// Racing requests must not open two intents. The payment id is derived from (job, number of
+// payments the job has had, plan) — the job's payment "slot" — and the Stripe idempotency
+// key from the payment id, so requests that decide on the same state ask Stripe for the same
+// payment with the same key and get the same PaymentIntent; only one of them appends, the
+// other's append loses the race, it decides again, finds that payment open and answers it.
+// A request retried after a crash before its append derives the same id and key again, so
+// no Idempotency-Key is needed for that. Unrelated changes of the job (details) do not move
+// the slot. (Stripe keeps idempotency keys 24 hours; a slot is taken by its append within
+// the request.)
 func (h *PayForListingHandler) Handle(ctx context.Context, cmd PayForListing) (PaymentResult, error) {
 	companyID := cmd.Caller.Actor.ID
 	if err := requireRole(cmd.Caller.Actor, RoleEmployer); err != nil {
@@ -127,45 +137,47 @@ func (h *PayForListingHandler) Handle(ctx context.Context, cmd PayForListing) (P
 	if err != nil {
 		return PaymentResult{}, invalidField("plan", err.Error())
 	}
-	paymentID := h.ids()
-	if key := cmd.Caller.IdempotencyKey; key != "" {
-		// A name-based UUID (version 5, RFC 9562).
-		paymentID = uuid.NewSHA1(paymentNamespace, []byte("listing-payment\x00"+companyID+"\x00"+cmd.JobID+"\x00"+key)).String()
-	}
-	req := domain.ListingPaymentRequest{PaymentID: paymentID, Plan: plan, Price: h.prices.price(plan), Duration: h.prices.Duration}
-	var intent PaymentIntent
+	var (
+		pay     domain.ListingPayment
+		intent  PaymentIntent
+		created bool
+	)
 	x := execution{store: h.store, streamID: cmd.JobID, pinned: cmd.ExpectedVersion, authorize: ownedJob(companyID),
 		metadata: cmd.Caller.metadata("PayForListing", h.ids), what: "job"}
 	res, err := x.run(ctx, func(ctx context.Context, s Stream) (decision, error) {
 		now := h.clock()
-		// Ask the job first: nothing is charged for a payment it refuses.
 		probe, err := loadOwnedJob(s, companyID)
 		if err != nil {
 			return decision{}, err
 		}
-		if err := probe.RequestListingPayment(companyID, req, now); err != nil {
-			return decision{}, err
+		req := domain.ListingPaymentRequest{
+			PaymentID: listingPaymentID(cmd.JobID, len(probe.Payments()), plan),
+			Plan:      plan, Price: h.prices.price(plan), Duration: h.prices.Duration,
 		}
-		intent, err = h.gateway.CreatePaymentIntent(ctx, PaymentIntentRequest{
-			Amount:         req.Price.Amount(),
-			Currency:       strings.ToLower(req.Price.Currency().String()),
-			IdempotencyKey: "jobboard-listing-payment-" + paymentID,
-			Metadata:       map[string]string{"job_id": cmd.JobID, "payment_id": paymentID, "plan": plan.String()},
-			Description:    "jobboard " + plan.String() + " listing of job " + cmd.JobID,
-		})
+		pay, err = probe.RequestListingPayment(companyID, req, now)
 		if err != nil {
 			return decision{}, err
 		}
-		if len(probe.Changes()) == 0 {
-			return decision{}, nil // the same payment was requested before
+		if created = len(probe.Changes()) > 0; !created {
+			intent, err = h.openIntent(ctx, cmd.JobID, pay)
+			return decision{}, err
+		}
+		for _, e := range probe.Changes() {
+			if c, ok := e.(*domain.ListingPaymentCanceled); ok && c.PaymentIntentID != "" {
+				if err := h.gateway.CancelPaymentIntent(ctx, c.PaymentIntentID); err != nil {
+					return decision{}, err
+				}
+			}
+		}
+		if intent, err = h.gateway.CreatePaymentIntent(ctx, intentRequest(cmd.JobID, pay)); err != nil {
+			return decision{}, err
 		}
 		job, err := loadJob(s)
 		if err != nil {
 			return decision{}, err
 		}
-		withIntent := req
-		withIntent.PaymentIntentID = intent.ID
-		if err := job.RequestListingPayment(companyID, withIntent, now); err != nil {
+		req.PaymentIntentID = intent.ID
+		if pay, err = job.RequestListingPayment(companyID, req, now); err != nil {
 			return decision{}, err
 		}
 		return decision{streamType: job.StreamType(), events: job.Changes()}, nil
@@ -175,13 +187,40 @@ func (h *PayForListingHandler) Handle(ctx context.Context, cmd PayForListing) (P
 	}
 	return PaymentResult{
 		Result:          res,
-		PaymentID:       paymentID,
+		Created:         created,
+		PaymentID:       pay.ID,
 		PaymentIntentID: intent.ID,
 		ClientSecret:    intent.ClientSecret,
-		Amount:          req.Price.Amount(),
-		Currency:        req.Price.Currency().String(),
+		Amount:          pay.Price.Amount(),
+		Currency:        pay.Price.Currency().String(),
 		Status:          PaymentStatusRequiresPayment,
 	}, nil
+}
+
+// openIntent is the PaymentIntent of the open payment, read back from Stripe; a payment
+// recorded without one (an older history) gets it created, with the payment's own key.
+func (h *PayForListingHandler) openIntent(ctx context.Context, jobID string, pay domain.ListingPayment) (PaymentIntent, error) {
+	if pay.IntentID == "" {
+		return h.gateway.CreatePaymentIntent(ctx, intentRequest(jobID, pay))
+	}
+	return h.gateway.PaymentIntent(ctx, pay.IntentID)
+}
+
+func intentRequest(jobID string, pay domain.ListingPayment) PaymentIntentRequest {
+	return PaymentIntentRequest{
+		Amount:         pay.Price.Amount(),
+		Currency:       strings.ToLower(pay.Price.Currency().String()),
+		IdempotencyKey: "jobboard-listing-payment-" + pay.ID,
+		Metadata:       map[string]string{"job_id": jobID, "payment_id": pay.ID, "plan": pay.Plan.String()},
+		Description:    "jobboard " + pay.Plan.String() + " listing of job " + jobID,
+	}
+}
+
+// listingPaymentID is the id of the payment that takes the job's slot-th payment slot for
+// plan: a name-based UUID (version 5, RFC 9562), the same for every request that decides on
+// the same state.
+func listingPaymentID(jobID string, slot int, plan domain.ListingPlan) string {
+	return uuid.NewSHA1(paymentNamespace, []byte(fmt.Sprintf("listing-payment\x00%s\x00%d\x00%s", jobID, slot, plan))).String()
 }
 
 // ConfirmListingPayment is the payment provider saying a listing payment succeeded (the
@@ -202,24 +241,29 @@ type ConfirmListingPayment struct {
 
 // ConfirmListingPaymentHandler handles ConfirmListingPayment.
 type ConfirmListingPaymentHandler struct {
-	store EventStore
-	clock Clock
-	ids   IDGenerator
-	log   *slog.Logger
+	store   EventStore
+	gateway PaymentGateway
+	clock   Clock
+	ids     IDGenerator
+	log     *slog.Logger
 }
 
 // NewConfirmListingPaymentHandler returns a handler; every dependency is required.
-func NewConfirmListingPaymentHandler(store EventStore, clock Clock, ids IDGenerator, log *slog.Logger) (*ConfirmListingPaymentHandler, error) {
-	if err := required(store, clock, ids, log); err != nil {
+func NewConfirmListingPaymentHandler(store EventStore, gateway PaymentGateway, clock Clock, ids IDGenerator, log *slog.Logger) (*ConfirmListingPaymentHandler, error) {
+	if err := required(store, gateway, clock, ids, log); err != nil {
 		return nil, fmt.Errorf("new confirm listing payment handler: %w", err)
 	}
-	return &ConfirmListingPaymentHandler{store: store, clock: clock, ids: ids, log: log}, nil
+	return &ConfirmListingPaymentHandler{store: store, gateway: gateway, clock: clock, ids: ids, log: log}, nil
 }
 
-// Handle records ListingPaid and JobPublished (scheduling the expiry). A duplicate delivery
-// changes nothing and answers the current version. A payment whose amount, currency or
-// intent differs from the request is refused with apperr.Unprocessable, logged, and changes
-// nothing; an unknown payment is apperr.NotFound.
+// Handle records ListingPaid and JobPublished (scheduling the expiry). A payment that
+// succeeded when nothing is due (domain.ErrNothingDue) is refunded through Stripe and
+// recorded as ListingPaymentRefunded. The refund's idempotency key derives from the payment
+// id, and a payment already refunded is a no-op before any call, so a redelivered or
+// concurrent webhook never refunds twice. A duplicate delivery changes nothing and answers
+// the current version. A payment whose amount, currency or intent differs from the request
+// is refused with apperr.Unprocessable, logged, and changes nothing; an unknown payment is
+// apperr.NotFound; losing the concurrency retries is apperr.Unavailable (see unavailableIfBusy).
 func (h *ConfirmListingPaymentHandler) Handle(ctx context.Context, cmd ConfirmListingPayment) (Result, error) {
 	if err := requireRole(cmd.Caller.Actor, RoleSystem, RoleOperator); err != nil {
 		return Result{}, err
@@ -229,25 +273,63 @@ func (h *ConfirmListingPaymentHandler) Handle(ctx context.Context, cmd ConfirmLi
 		paidAt = h.clock()
 	}
 	x := execution{store: h.store, streamID: cmd.JobID, metadata: cmd.Caller.metadata("ConfirmListingPayment", h.ids), what: "job"}
-	res, err := x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
+	res, err := x.run(ctx, func(ctx context.Context, s Stream) (decision, error) {
 		job, err := loadJob(s)
 		if err != nil {
 			return decision{}, err
 		}
-		if pay, ok := job.Payment(cmd.PaymentID); ok && cmd.PaymentIntentID != "" && pay.IntentID != "" && pay.IntentID != cmd.PaymentIntentID {
+		pay, ok := job.Payment(cmd.PaymentID)
+		if ok && cmd.PaymentIntentID != "" && pay.IntentID != "" && pay.IntentID != cmd.PaymentIntentID {
 			return decision{}, apperr.New(apperr.Unprocessable, "payment %s was requested with another payment intent", cmd.PaymentID)
 		}
-		if err := job.ConfirmListingPayment(cmd.PaymentID, cmd.Amount, cmd.Currency, paidAt); err != nil {
+		err = job.ConfirmListingPayment(cmd.PaymentID, cmd.Amount, cmd.Currency, paidAt)
+		if errors.Is(err, domain.ErrNothingDue) {
+			err = h.refund(ctx, job, cmd, pay, paidAt)
+		}
+		if err != nil {
 			return decision{}, err
 		}
 		return decision{streamType: job.StreamType(), events: job.Changes()}, nil
 	})
+	err = unavailableIfBusy(err)
 	if apperr.CodeOf(err) == apperr.Unprocessable {
 		h.log.WarnContext(ctx, "listing payment confirmation refused",
 			"job_id", cmd.JobID, "payment_id", cmd.PaymentID, "payment_intent_id", cmd.PaymentIntentID,
 			"amount", cmd.Amount, "currency", cmd.Currency, "error", err)
 	}
 	return res, err
+}
+
+// refund refunds a payment that pays for nothing at Stripe and records it on job.
+func (h *ConfirmListingPaymentHandler) refund(ctx context.Context, job *domain.Job, cmd ConfirmListingPayment, pay domain.ListingPayment, paidAt time.Time) error {
+	intentID := pay.IntentID
+	if intentID == "" {
+		intentID = cmd.PaymentIntentID
+	}
+	if intentID == "" {
+		return apperr.New(apperr.Unprocessable, "payment %s has no payment intent to refund", cmd.PaymentID)
+	}
+	refund, err := h.gateway.RefundPayment(ctx, RefundRequest{
+		PaymentIntentID: intentID,
+		IdempotencyKey:  "jobboard-listing-refund-" + cmd.PaymentID,
+		Metadata:        map[string]string{"job_id": cmd.JobID, "payment_id": cmd.PaymentID},
+	})
+	if err != nil {
+		return err
+	}
+	h.log.InfoContext(ctx, "listing payment refunded: nothing was due",
+		"job_id", cmd.JobID, "payment_id", cmd.PaymentID, "payment_intent_id", intentID, "refund_id", refund.ID)
+	return job.RefundListingPayment(cmd.PaymentID, refund.ID, paidAt, h.clock())
+}
+
+// unavailableIfBusy turns a write that lost every concurrency retry into apperr.Unavailable:
+// the provider's notification could not be applied now, so the webhook answers 503 and
+// Stripe delivers it again (a Conflict would read as "refused" and stop the retries).
+func unavailableIfBusy(err error) error {
+	if errors.Is(err, ErrConcurrencyConflict) {
+		return apperr.Wrap(apperr.Unavailable, err, "the job is being changed concurrently; try again")
+	}
+	return err
 }
 
 // FailListingPayment is the payment provider saying an attempt to pay failed (the webhook's
@@ -288,7 +370,7 @@ func (h *FailListingPaymentHandler) Handle(ctx context.Context, cmd FailListingP
 		failedAt = h.clock()
 	}
 	x := execution{store: h.store, streamID: cmd.JobID, metadata: cmd.Caller.metadata("FailListingPayment", h.ids), what: "job"}
-	return x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
+	res, err := x.run(ctx, func(_ context.Context, s Stream) (decision, error) {
 		job, err := loadJob(s)
 		if err != nil {
 			return decision{}, err
@@ -298,9 +380,10 @@ func (h *FailListingPaymentHandler) Handle(ctx context.Context, cmd FailListingP
 		}
 		return decision{streamType: job.StreamType(), events: job.Changes()}, nil
 	})
+	return res, unavailableIfBusy(err)
 }
 
-// paymentNamespace is the UUID namespace of payment ids derived from idempotency keys.
+// paymentNamespace is the UUID namespace of derived payment ids.
 // Never change it.
 var paymentNamespace = uuid.UUID{
 	0x5b, 0x1e, 0x2f, 0x8c, 0x3d, 0x4a, 0x4e, 0x71, 0x9a, 0x0c, 0x6f, 0x2d, 0x11, 0x8e, 0x73, 0x42,

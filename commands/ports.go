@@ -129,10 +129,34 @@ type PaymentIntent struct {
 	Status       string
 }
 
-// PaymentGateway creates charges at the payment provider (Stripe). Implementations return
-// *apperr.Error (Unavailable when the provider cannot be reached, Internal otherwise).
+// RefundRequest asks the payment provider to refund a PaymentIntent in full.
+type RefundRequest struct {
+	PaymentIntentID string
+	// IdempotencyKey makes a repeated refund (a redelivered webhook, a retried command) return
+	// the first refund instead of refunding twice; it is derived from the payment id.
+	IdempotencyKey string
+	// Metadata is stored with the refund (job_id, payment_id, reason).
+	Metadata map[string]string
+}
+
+// Refund is the provider's answer to a RefundRequest.
+type Refund struct {
+	ID     string
+	Status string
+}
+
+// PaymentGateway talks to the payment provider (Stripe). Implementations return
+// *apperr.Error (Unavailable when the provider cannot be reached, Conflict when the intent
+// is in a state that forbids the call, Internal otherwise).
 type PaymentGateway interface {
 	CreatePaymentIntent(ctx context.Context, req PaymentIntentRequest) (PaymentIntent, error)
+	// PaymentIntent retrieves an intent (for its client secret, to hand out again).
+	PaymentIntent(ctx context.Context, id string) (PaymentIntent, error)
+	// CancelPaymentIntent cancels an intent; canceling an intent already canceled is not an
+	// error, one that already succeeded is a Conflict.
+	CancelPaymentIntent(ctx context.Context, id string) error
+	// RefundPayment refunds a PaymentIntent that succeeded.
+	RefundPayment(ctx context.Context, req RefundRequest) (Refund, error)
 }
 
 // ErrConcurrencyConflict: the stream was not at the expected version. EventStore adapters

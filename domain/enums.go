@@ -272,9 +272,16 @@ var (
 	PaymentStatusRequested = PaymentStatus{"requested"}
 	PaymentStatusPaid      = PaymentStatus{"paid"}
 	PaymentStatusFailed    = PaymentStatus{"failed"}
+	// PaymentStatusCanceled: another plan was asked for and this payment's intent was
+	// canceled; should it still succeed, it is refunded.
+	PaymentStatusCanceled = PaymentStatus{"canceled"}
+	// PaymentStatusRefunded: the payment succeeded when nothing was due and was refunded.
+	PaymentStatusRefunded = PaymentStatus{"refunded"}
 )
 
-var paymentStatusValues = []PaymentStatus{PaymentStatusRequested, PaymentStatusPaid, PaymentStatusFailed}
+var paymentStatusValues = []PaymentStatus{
+	PaymentStatusRequested, PaymentStatusPaid, PaymentStatusFailed, PaymentStatusCanceled, PaymentStatusRefunded,
+}
 
 // PaymentStatusValues returns every valid PaymentStatus.
 func PaymentStatusValues() []PaymentStatus {

@@ -33,6 +33,11 @@ var (
 	ErrPaymentNotFound = errors.New("listing payment not found")
 	// ErrPaymentMismatch: the amount or currency paid is not the one requested.
 	ErrPaymentMismatch = errors.New("listing payment amount or currency mismatch")
+	// ErrNothingDue: a listing payment succeeded although nothing is due for it (see
+	// Job.ConfirmListingPayment); the caller refunds it and records RefundListingPayment.
+	ErrNothingDue = errors.New("nothing is due for this listing payment")
+	// ErrPaymentDue: a refund was recorded for a payment that is due (it pays for the listing).
+	ErrPaymentDue = errors.New("listing payment is due, not refundable")
 
 	// ErrIllegalTransition: the application cannot move from its status to the asked one.
 	ErrIllegalTransition = errors.New("illegal application status transition")

@@ -31,6 +31,8 @@ const (
 	EventListingPaymentRequested  = "job.listing_payment_requested"
 	EventListingPaid              = "job.listing_paid"
 	EventListingPaymentFailed     = "job.listing_payment_failed"
+	EventListingPaymentCanceled   = "job.listing_payment_canceled"
+	EventListingPaymentRefunded   = "job.listing_payment_refunded"
 	EventJobPublished             = "job.published"
 	EventJobClosed                = "job.closed"
 	EventJobExpired               = "job.expired"
@@ -54,6 +56,8 @@ var eventKinds = map[string]eventKind{
 	EventListingPaymentRequested:  {StreamTypeJob, func() Event { return &ListingPaymentRequested{} }},
 	EventListingPaid:              {StreamTypeJob, func() Event { return &ListingPaid{} }},
 	EventListingPaymentFailed:     {StreamTypeJob, func() Event { return &ListingPaymentFailed{} }},
+	EventListingPaymentCanceled:   {StreamTypeJob, func() Event { return &ListingPaymentCanceled{} }},
+	EventListingPaymentRefunded:   {StreamTypeJob, func() Event { return &ListingPaymentRefunded{} }},
 	EventJobPublished:             {StreamTypeJob, func() Event { return &JobPublished{} }},
 	EventJobClosed:                {StreamTypeJob, func() Event { return &JobClosed{} }},
 	EventJobExpired:               {StreamTypeJob, func() Event { return &JobExpired{} }},
@@ -184,6 +188,35 @@ type ListingPaymentFailed struct {
 	FailedAt  time.Time `json:"failed_at"`
 }
 
+// ListingPaymentCanceled: the company asked for another plan while this payment was open;
+// its PaymentIntent was canceled at the provider and ReplacedBy is the new payment. Stored
+// as "job.listing_payment_canceled" v1.
+type ListingPaymentCanceled struct {
+	JobID           string    `json:"job_id"`
+	CompanyID       string    `json:"company_id"`
+	PaymentID       string    `json:"payment_id"`
+	PaymentIntentID string    `json:"payment_intent_id,omitempty"`
+	ReplacedBy      string    `json:"replaced_by"`
+	CanceledAt      time.Time `json:"canceled_at"`
+}
+
+// ListingPaymentRefunded: a payment succeeded at the provider when nothing was due for it
+// (Reason: RefundReasonCanceled, RefundReasonAlreadyPaid or RefundReasonJobClosed) and was
+// refunded in full (RefundID is the provider's refund). It never paid for a listing.
+// Stored as "job.listing_payment_refunded" v1.
+type ListingPaymentRefunded struct {
+	JobID           string    `json:"job_id"`
+	CompanyID       string    `json:"company_id"`
+	PaymentID       string    `json:"payment_id"`
+	PaymentIntentID string    `json:"payment_intent_id,omitempty"`
+	RefundID        string    `json:"refund_id"`
+	Amount          int64     `json:"amount"`
+	Currency        Currency  `json:"currency"`
+	Reason          string    `json:"reason"`
+	PaidAt          time.Time `json:"paid_at"`
+	RefundedAt      time.Time `json:"refunded_at"`
+}
+
 // JobPublished: the job is live and takes applications until ExpiresAt. Stored as
 // "job.published" v1.
 type JobPublished struct {
@@ -253,6 +286,8 @@ func (*JobDetailsChanged) EventType() string        { return EventJobDetailsChan
 func (*ListingPaymentRequested) EventType() string  { return EventListingPaymentRequested }
 func (*ListingPaid) EventType() string              { return EventListingPaid }
 func (*ListingPaymentFailed) EventType() string     { return EventListingPaymentFailed }
+func (*ListingPaymentCanceled) EventType() string   { return EventListingPaymentCanceled }
+func (*ListingPaymentRefunded) EventType() string   { return EventListingPaymentRefunded }
 func (*JobPublished) EventType() string             { return EventJobPublished }
 func (*JobClosed) EventType() string                { return EventJobClosed }
 func (*JobExpired) EventType() string               { return EventJobExpired }
@@ -269,6 +304,8 @@ func (*JobDetailsChanged) SchemaVersion() int        { return 1 }
 func (*ListingPaymentRequested) SchemaVersion() int  { return 1 }
 func (*ListingPaid) SchemaVersion() int              { return 1 }
 func (*ListingPaymentFailed) SchemaVersion() int     { return 1 }
+func (*ListingPaymentCanceled) SchemaVersion() int   { return 1 }
+func (*ListingPaymentRefunded) SchemaVersion() int   { return 1 }
 func (*JobPublished) SchemaVersion() int             { return 1 }
 func (*JobClosed) SchemaVersion() int                { return 1 }
 func (*JobExpired) SchemaVersion() int               { return 1 }

@@ -90,6 +90,17 @@ func paymentFailed(id string, when time.Time) *ListingPaymentFailed {
 	return &ListingPaymentFailed{JobID: testJobID, CompanyID: testCompanyID, PaymentID: id, Reason: "card_declined", FailedAt: when}
 }
 
+func paymentCanceled(id, intent, replacedBy string, when time.Time) *ListingPaymentCanceled {
+	return &ListingPaymentCanceled{JobID: testJobID, CompanyID: testCompanyID, PaymentID: id, PaymentIntentID: intent, ReplacedBy: replacedBy, CanceledAt: when}
+}
+
+func paymentRefunded(id string, plan ListingPlan, reason string, paidAt, refundedAt time.Time) *ListingPaymentRefunded {
+	return &ListingPaymentRefunded{
+		JobID: testJobID, CompanyID: testCompanyID, PaymentID: id, RefundID: "re_1", Amount: priceOf(plan), Currency: euro,
+		Reason: reason, PaidAt: paidAt, RefundedAt: refundedAt,
+	}
+}
+
 func jobPublished(id string, plan ListingPlan, when time.Time) *JobPublished {
 	return &JobPublished{
 		JobID: testJobID, CompanyID: testCompanyID, PaymentID: id, Plan: plan,

@@ -15,6 +15,15 @@ import (
 // A new listing payment on a closed or expired job renews it: the job awaits that payment
 // again and is published anew when it is confirmed. Details can be edited while the job
 // awaits payment or is published, not once it is closed or expired (renew it first).
+//
+// Payments. A job has at most one open payment (requested or failed, in the current listing
+// period): asking for the same plan again returns it, asking for another plan cancels it
+// (ListingPaymentCanceled) and opens a new one. A listing period ends when a payment
+// publishes the job or the company closes it; a payment is due only while the period it was
+// requested in lasts. So a payment that succeeds late — after another payment published the
+// job, after the company closed the job, or after it was canceled for another plan — pays
+// for nothing and is refunded (ListingPaymentRefunded). A renewal is due: it is requested
+// after the close or expiry, in a new period.
 type Job struct {
 	aggregate
 	companyID   string
@@ -29,6 +38,8 @@ type Job struct {
 	expiresAt   time.Time
 	closedAt    time.Time
 	expiredAt   time.Time
+	// period counts the listing periods that ended (a publication or a close ends one).
+	period int
 }
 
 type listingPayment struct {
@@ -40,6 +51,10 @@ type listingPayment struct {
 	requestedAt time.Time
 	paidAt      time.Time
 	failedAt    time.Time
+	canceledAt  time.Time
+	refundedAt  time.Time
+	// period is the job's listing period when the payment was requested.
+	period int
 }
 
 // ListingPayment is a read-only view of one listing payment of a job.
@@ -51,8 +66,10 @@ type ListingPayment struct {
 	Duration    time.Duration
 	Status      PaymentStatus
 	RequestedAt time.Time
-	PaidAt      time.Time // zero unless paid
+	PaidAt      time.Time // zero unless paid or refunded
 	FailedAt    time.Time // the last failure, zero if none
+	CanceledAt  time.Time // zero unless canceled
+	RefundedAt  time.Time // zero unless refunded
 }
 
 // JobForApplication is what SubmitApplication needs to know about the job: *Job satisfies
@@ -111,6 +128,7 @@ func (j *Job) apply(e Event) {
 			duration:    time.Duration(e.DurationSeconds) * time.Second,
 			status:      PaymentStatusRequested,
 			requestedAt: e.RequestedAt,
+			period:      j.period,
 		}
 		j.paymentIDs = append(j.paymentIDs, e.PaymentID)
 		if j.status != JobStatusPublished {
@@ -124,11 +142,21 @@ func (j *Job) apply(e Event) {
 		if pay, ok := j.payments[e.PaymentID]; ok {
 			pay.status, pay.failedAt = PaymentStatusFailed, e.FailedAt
 		}
+	case *ListingPaymentCanceled:
+		if pay, ok := j.payments[e.PaymentID]; ok {
+			pay.status, pay.canceledAt = PaymentStatusCanceled, e.CanceledAt
+		}
+	case *ListingPaymentRefunded:
+		if pay, ok := j.payments[e.PaymentID]; ok {
+			pay.status, pay.paidAt, pay.refundedAt = PaymentStatusRefunded, e.PaidAt, e.RefundedAt
+		}
 	case *JobPublished:
+		j.period++
 		j.status = JobStatusPublished
 		j.paymentID, j.plan = e.PaymentID, e.Plan
 		j.publishedAt, j.expiresAt = e.PublishedAt, e.ExpiresAt
 	case *JobClosed:
+		j.period++
 		j.status, j.closedAt = JobStatusClosed, e.ClosedAt
 	case *JobExpired:
 		j.status, j.expiredAt = JobStatusExpired, e.ExpiredAt
@@ -182,14 +210,17 @@ func (j *Job) refuseEnded(action string) error {
 // duration come from the caller's configuration and are fixed into the event, so the
 // company gets the terms it was quoted even if the configuration changes before it pays.
 //
-// Allowed while the job awaits payment (a new attempt, e.g. another plan) and on a closed
-// or expired job (a renewal, which puts it back to awaiting payment); refused while it is
-// published (ErrJobAlreadyPublished). Repeating a request with the same payment id and
-// terms is a no-op; the same id with other terms is ErrAlreadyExists.
+// Allowed while the job awaits payment and on a closed or expired job (a renewal, which
+// puts it back to awaiting payment); refused while it is published
+// (ErrJobAlreadyPublished). Repeating a request with the same payment id and terms is a
+// no-op; the same id with other terms is ErrAlreadyExists. While a payment is open, the
+// same plan is a no-op (that payment stays the open one) and another plan cancels it, see
+// RequestListingPayment.
 func (j *Job) PayForListing(companyID, paymentID string, plan ListingPlan, price Money, duration time.Duration, now time.Time) error {
-	return j.RequestListingPayment(companyID, ListingPaymentRequest{
+	_, err := j.RequestListingPayment(companyID, ListingPaymentRequest{
 		PaymentID: paymentID, Plan: plan, Price: price, Duration: duration,
 	}, now)
+	return err
 }
 
 // ListingPaymentRequest is a listing payment as PayForListing takes it, plus the payment
@@ -205,11 +236,15 @@ type ListingPaymentRequest struct {
 }
 
 // RequestListingPayment is PayForListing with the provider's payment intent id recorded in
-// ListingPaymentRequested; the rules are the same.
-func (j *Job) RequestListingPayment(companyID string, req ListingPaymentRequest, now time.Time) error {
+// ListingPaymentRequested, returning the payment that is open afterwards: the request's, or
+// the open payment of the same plan (then nothing is recorded). A new payment first cancels
+// every other payment still requested or failed (ListingPaymentCanceled): the open one of
+// another plan, and any left over from an earlier period, so at most one payment is open.
+// The caller cancels their intents at the provider.
+func (j *Job) RequestListingPayment(companyID string, req ListingPaymentRequest, now time.Time) (ListingPayment, error) {
 	paymentID, plan, price, duration := req.PaymentID, req.Plan, req.Price, req.Duration
 	if err := j.CheckOwner(companyID); err != nil {
-		return err
+		return ListingPayment{}, err
 	}
 	var p problems
 	checkID(&p, "payment_id", paymentID)
@@ -223,41 +258,105 @@ func (j *Job) RequestListingPayment(companyID string, req ListingPaymentRequest,
 		p.add("duration", "must be at least one second")
 	}
 	if err := p.err(); err != nil {
-		return err
+		return ListingPayment{}, err
 	}
 	secs := int64(duration / time.Second)
 	if pay, ok := j.payments[paymentID]; ok {
 		if pay.plan == plan && pay.price == price && pay.duration == time.Duration(secs)*time.Second {
-			return nil
+			return pay.view(paymentID), nil
 		}
-		return fmt.Errorf("job %s: listing payment %s with other terms: %w", j.id, paymentID, ErrAlreadyExists)
+		return ListingPayment{}, fmt.Errorf("job %s: listing payment %s with other terms: %w", j.id, paymentID, ErrAlreadyExists)
 	}
 	if j.status == JobStatusPublished {
-		return fmt.Errorf("pay for listing of job %s: %w", j.id, ErrJobAlreadyPublished)
+		return ListingPayment{}, fmt.Errorf("pay for listing of job %s: %w", j.id, ErrJobAlreadyPublished)
+	}
+	if open, ok := j.OpenPayment(); ok && open.Plan == plan {
+		return open, nil
+	}
+	now = utc(now)
+	for _, id := range j.paymentIDs {
+		if pay := j.payments[id]; pay.status == PaymentStatusRequested || pay.status == PaymentStatusFailed {
+			j.record(&ListingPaymentCanceled{
+				JobID: j.id, CompanyID: j.companyID, PaymentID: id, PaymentIntentID: pay.intentID,
+				ReplacedBy: paymentID, CanceledAt: now,
+			}, j.apply)
+		}
 	}
 	j.record(&ListingPaymentRequested{
 		JobID: j.id, CompanyID: j.companyID, PaymentID: paymentID, Plan: plan,
-		Amount: price.Amount(), Currency: price.Currency(), DurationSeconds: secs, RequestedAt: utc(now),
+		Amount: price.Amount(), Currency: price.Currency(), DurationSeconds: secs, RequestedAt: now,
 		PaymentIntentID: strings.TrimSpace(req.PaymentIntentID),
 	}, j.apply)
-	return nil
+	return j.payments[paymentID].view(paymentID), nil
+}
+
+// OpenPayment returns the payment the company is expected to pay: requested or failed (a
+// failed PaymentIntent can be retried) in the current listing period. With several (a
+// history from before the one-open-payment rule) the last requested one.
+func (j *Job) OpenPayment() (ListingPayment, bool) {
+	for _, id := range slices.Backward(j.paymentIDs) {
+		if pay := j.payments[id]; pay.open() && pay.period == j.period {
+			return pay.view(id), true
+		}
+	}
+	return ListingPayment{}, false
+}
+
+func (p *listingPayment) open() bool {
+	return p.status == PaymentStatusRequested || p.status == PaymentStatusFailed
+}
+
+// Refund reasons of ListingPaymentRefunded.
+const (
+	// RefundReasonCanceled: the payment was canceled for another plan, then succeeded.
+	RefundReasonCanceled = "canceled"
+	// RefundReasonAlreadyPaid: another payment published the job in the payment's period.
+	RefundReasonAlreadyPaid = "already_paid"
+	// RefundReasonJobClosed: the company closed the job after requesting the payment.
+	RefundReasonJobClosed = "job_closed"
+)
+
+// nothingDue returns why a payment that succeeds now pays for nothing ("" when it is due):
+// it was canceled, or its listing period ended — another payment published the job, or
+// the company closed it — since it was requested.
+func (j *Job) nothingDue(pay *listingPayment) string {
+	switch {
+	case pay.status == PaymentStatusCanceled:
+		return RefundReasonCanceled
+	case pay.period == j.period:
+		return ""
+	case j.publishedAfter(pay):
+		return RefundReasonAlreadyPaid
+	default:
+		return RefundReasonJobClosed
+	}
+}
+
+// publishedAfter reports whether the job was published since pay was requested.
+func (j *Job) publishedAfter(pay *listingPayment) bool {
+	return !j.publishedAt.IsZero() && !j.publishedAt.Before(pay.requestedAt)
 }
 
 // ConfirmListingPayment records that the payment provider took amount in currency for the
 // payment (the currency is compared case-insensitively: Stripe writes "eur").
 //
-//   - Unknown payment: ErrPaymentNotFound. Already paid: no-op (duplicate delivery).
+//   - Unknown payment: ErrPaymentNotFound. Already paid or refunded: no-op (duplicate
+//     delivery).
 //   - Amount or currency other than requested: PaymentMismatchError (ErrPaymentMismatch).
-//   - Otherwise ListingPaid, then — unless the job is already published by another payment —
-//     JobPublished from paidAt until paidAt + the payment's duration. A payment that failed
-//     before still pays: Stripe lets a failed PaymentIntent be retried and succeed. A job
-//     closed while this payment was pending is published again: paying is the later intent.
+//   - Nothing due (the payment was canceled, or its listing period ended: another payment
+//     published the job, or the company closed it, after it was requested): ErrNothingDue
+//     and nothing recorded; the caller refunds the payment and records RefundListingPayment.
+//     Closing is the company's later intent, so a payment pending at the close no longer
+//     publishes; paying on a closed or expired job renews it only when requested after.
+//   - Otherwise ListingPaid, then JobPublished from paidAt until paidAt + the payment's
+//     duration. A payment that failed before still pays: Stripe lets a failed PaymentIntent
+//     be retried and succeed.
 func (j *Job) ConfirmListingPayment(paymentID string, amount int64, currency string, paidAt time.Time) error {
 	pay, ok := j.payments[paymentID]
 	if !ok {
 		return fmt.Errorf("job %s: payment %s: %w", j.id, paymentID, ErrPaymentNotFound)
 	}
-	if pay.status == PaymentStatusPaid {
+	if pay.status == PaymentStatusPaid || pay.status == PaymentStatusRefunded {
 		return nil
 	}
 	if amount != pay.price.Amount() || !strings.EqualFold(strings.TrimSpace(currency), pay.price.Currency().String()) {
@@ -267,17 +366,48 @@ func (j *Job) ConfirmListingPayment(paymentID string, amount int64, currency str
 			GotAmount: amount, GotCurrency: currency,
 		}
 	}
+	if reason := j.nothingDue(pay); reason != "" {
+		return fmt.Errorf("job %s: payment %s (%s): %w", j.id, paymentID, reason, ErrNothingDue)
+	}
 	paidAt = utc(paidAt)
 	j.record(&ListingPaid{
 		JobID: j.id, CompanyID: j.companyID, PaymentID: paymentID, Plan: pay.plan,
 		Amount: pay.price.Amount(), Currency: pay.price.Currency(), PaidAt: paidAt,
 	}, j.apply)
-	if j.status == JobStatusPublished {
-		return nil
-	}
 	j.record(&JobPublished{
 		JobID: j.id, CompanyID: j.companyID, PaymentID: paymentID, Plan: pay.plan,
 		Featured: pay.plan == ListingPlanFeatured, PublishedAt: paidAt, ExpiresAt: paidAt.Add(pay.duration),
+	}, j.apply)
+	return nil
+}
+
+// RefundListingPayment records ListingPaymentRefunded: the provider refunded (refundID) a
+// payment that succeeded at paidAt when nothing was due (ConfirmListingPayment answered
+// ErrNothingDue). A no-op when already refunded (a redelivered webhook); ErrPaymentDue when
+// the payment is due or paid, ErrPaymentNotFound for an unknown one.
+func (j *Job) RefundListingPayment(paymentID, refundID string, paidAt, refundedAt time.Time) error {
+	pay, ok := j.payments[paymentID]
+	if !ok {
+		return fmt.Errorf("job %s: payment %s: %w", j.id, paymentID, ErrPaymentNotFound)
+	}
+	if pay.status == PaymentStatusRefunded {
+		return nil
+	}
+	reason := j.nothingDue(pay)
+	if pay.status == PaymentStatusPaid || reason == "" {
+		return fmt.Errorf("job %s: refund payment %s: %w", j.id, paymentID, ErrPaymentDue)
+	}
+	var p problems
+	if strings.TrimSpace(refundID) == "" {
+		p.add("refund_id", "is required")
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	j.record(&ListingPaymentRefunded{
+		JobID: j.id, CompanyID: j.companyID, PaymentID: paymentID, PaymentIntentID: pay.intentID,
+		RefundID: strings.TrimSpace(refundID), Amount: pay.price.Amount(), Currency: pay.price.Currency(),
+		Reason: reason, PaidAt: utc(paidAt), RefundedAt: utc(refundedAt),
 	}, j.apply)
 	return nil
 }
@@ -400,5 +530,6 @@ func (p *listingPayment) view(id string) ListingPayment {
 	return ListingPayment{
 		ID: id, IntentID: p.intentID, Plan: p.plan, Price: p.price, Duration: p.duration, Status: p.status,
 		RequestedAt: p.requestedAt, PaidAt: p.paidAt, FailedAt: p.failedAt,
+		CanceledAt: p.canceledAt, RefundedAt: p.refundedAt,
 	}
 }

@@ -172,14 +172,26 @@ func TestPayForListing(t *testing.T) {
 			check: wantStatus(JobStatusAwaitingPayment),
 		},
 		{
-			name:  "records another attempt while the first is pending or failed",
+			name:  "another plan cancels the open (here failed) payment and records the new one",
 			given: []Event{jobPosted(t), paymentRequested("p1", ListingPlanFeatured, t0), paymentFailed("p1", t0)},
 			when: func(j *Job) error {
 				return j.PayForListing(testCompanyID, "p2", ListingPlanStandard, std, listing, at(time.Hour))
 			},
-			then: []Event{paymentRequested("p2", ListingPlanStandard, at(time.Hour))},
+			then: []Event{paymentCanceled("p1", "", "p2", at(time.Hour)), paymentRequested("p2", ListingPlanStandard, at(time.Hour))},
 			check: func(t *testing.T, j *Job, _ error) {
-				if ps := j.Payments(); len(ps) != 2 || ps[0].ID != "p1" || ps[0].Status != PaymentStatusFailed || ps[1].ID != "p2" || ps[1].Status != PaymentStatusRequested {
+				if ps := j.Payments(); len(ps) != 2 || ps[0].ID != "p1" || ps[0].Status != PaymentStatusCanceled || ps[1].ID != "p2" || ps[1].Status != PaymentStatusRequested {
+					t.Errorf("payments = %+v", ps)
+				}
+			},
+		},
+		{
+			name:  "the same plan while a payment is open records nothing",
+			given: []Event{jobPosted(t), paymentRequested("p1", ListingPlanFeatured, t0), paymentFailed("p1", t0)},
+			when: func(j *Job) error {
+				return j.PayForListing(testCompanyID, "p2", ListingPlanFeatured, mustMoney(t, 9900, "EUR"), listing, at(time.Hour))
+			},
+			check: func(t *testing.T, j *Job, _ error) {
+				if ps := j.Payments(); len(ps) != 1 {
 					t.Errorf("payments = %+v", ps)
 				}
 			},
@@ -298,23 +310,52 @@ func TestConfirmListingPayment(t *testing.T) {
 			check: wantStatus(JobStatusPublished),
 		},
 		{
-			name:  "publishes a job closed while its payment was pending",
+			name:  "owes nothing for a payment pending when the job was closed (the close is the later intent)",
 			given: append(append([]Event{}, requested...), jobClosed(at(time.Minute))),
 			when:  func(j *Job) error { return j.ConfirmListingPayment("p1", 4900, "EUR", paidAt) },
-			then:  []Event{listingPaid("p1", ListingPlanStandard, paidAt), jobPublished("p1", ListingPlanStandard, paidAt)},
-			check: wantStatus(JobStatusPublished),
+			err:   ErrNothingDue,
+			check: wantStatus(JobStatusClosed),
 		},
 		{
-			name: "records a second payment without republishing a published job",
+			name: "owes nothing for a second payment once another published the job",
 			given: []Event{jobPosted(t), paymentRequested("p1", ListingPlanStandard, t0), paymentRequested("p2", ListingPlanFeatured, t0),
 				listingPaid("p1", ListingPlanStandard, paidAt), jobPublished("p1", ListingPlanStandard, paidAt)},
 			when: func(j *Job) error { return j.ConfirmListingPayment("p2", 9900, "EUR", at(time.Hour)) },
-			then: []Event{listingPaid("p2", ListingPlanFeatured, at(time.Hour))},
+			err:  ErrNothingDue,
 			check: func(t *testing.T, j *Job, _ error) {
 				if !j.ExpiresAt().Equal(paidAt.Add(listing)) || j.Plan() != ListingPlanStandard {
 					t.Errorf("publication changed: plan %s expires %s", j.Plan(), j.ExpiresAt())
 				}
 			},
+		},
+		{
+			name: "owes nothing for a payment canceled for another plan",
+			given: []Event{jobPosted(t), paymentRequested("p1", ListingPlanStandard, t0),
+				paymentCanceled("p1", "", "p2", at(time.Minute)), paymentRequested("p2", ListingPlanFeatured, at(time.Minute))},
+			when:  func(j *Job) error { return j.ConfirmListingPayment("p1", 4900, "EUR", paidAt) },
+			err:   ErrNothingDue,
+			check: wantStatus(JobStatusAwaitingPayment),
+		},
+		{
+			name: "owes nothing for a payment of an earlier period after the job expired",
+			given: []Event{jobPosted(t), paymentRequested("p1", ListingPlanStandard, t0), paymentRequested("p2", ListingPlanStandard, t0),
+				listingPaid("p1", ListingPlanStandard, paidAt), jobPublished("p1", ListingPlanStandard, paidAt), jobExpired(paidAt.Add(listing))},
+			when: func(j *Job) error { return j.ConfirmListingPayment("p2", 4900, "EUR", paidAt.Add(listing+time.Hour)) },
+			err:  ErrNothingDue,
+		},
+		{
+			name:  "renews an expired job with a payment requested after the expiry",
+			given: append(append([]Event{}, published...), jobExpired(paidAt.Add(listing)), paymentRequested("p2", ListingPlanStandard, paidAt.Add(listing+time.Hour))),
+			when:  func(j *Job) error { return j.ConfirmListingPayment("p2", 4900, "EUR", paidAt.Add(listing+2*time.Hour)) },
+			then: []Event{listingPaid("p2", ListingPlanStandard, paidAt.Add(listing+2*time.Hour)),
+				jobPublished("p2", ListingPlanStandard, paidAt.Add(listing+2*time.Hour))},
+			check: wantStatus(JobStatusPublished),
+		},
+		{
+			name: "is a no-op for a payment already refunded",
+			given: []Event{jobPosted(t), paymentRequested("p1", ListingPlanStandard, t0), jobClosed(at(time.Minute)),
+				paymentRefunded("p1", ListingPlanStandard, RefundReasonJobClosed, paidAt, paidAt)},
+			when: func(j *Job) error { return j.ConfirmListingPayment("p1", 4900, "EUR", paidAt) },
 		},
 		{
 			name:  "refuses an unknown payment",
@@ -339,6 +380,68 @@ func TestConfirmListingPayment(t *testing.T) {
 			given: requested,
 			when:  func(j *Job) error { return j.ConfirmListingPayment("p1", 4900, "usd", paidAt) },
 			err:   ErrPaymentMismatch,
+		},
+	})
+}
+
+func TestRefundListingPayment(t *testing.T) {
+	t.Parallel()
+	paidAt := at(10 * time.Minute)
+	closed := []Event{jobPosted(t), paymentRequested("p1", ListingPlanStandard, t0), jobClosed(at(time.Minute))}
+	publishedByOther := []Event{jobPosted(t), paymentRequested("p1", ListingPlanStandard, t0), paymentRequested("p2", ListingPlanFeatured, t0),
+		listingPaid("p1", ListingPlanStandard, paidAt), jobPublished("p1", ListingPlanStandard, paidAt)}
+	canceled := []Event{jobPosted(t), paymentRequested("p1", ListingPlanStandard, t0),
+		paymentCanceled("p1", "", "p2", at(time.Minute)), paymentRequested("p2", ListingPlanFeatured, at(time.Minute))}
+	runJobCases(t, []jobCase{
+		{
+			name:  "records the refund of a payment pending when the job was closed",
+			given: closed,
+			when:  func(j *Job) error { return j.RefundListingPayment("p1", "re_1", paidAt, at(time.Hour)) },
+			then:  []Event{paymentRefunded("p1", ListingPlanStandard, RefundReasonJobClosed, paidAt, at(time.Hour))},
+			check: func(t *testing.T, j *Job, _ error) {
+				if p, _ := j.Payment("p1"); p.Status != PaymentStatusRefunded || !p.RefundedAt.Equal(at(time.Hour)) || !p.PaidAt.Equal(paidAt) {
+					t.Errorf("payment = %+v", p)
+				}
+				if j.Status() != JobStatusClosed {
+					t.Errorf("status = %s", j.Status())
+				}
+			},
+		},
+		{
+			name:  "records the refund of a second payment after another published the job",
+			given: publishedByOther,
+			when:  func(j *Job) error { return j.RefundListingPayment("p2", "re_1", at(time.Hour), at(time.Hour)) },
+			then:  []Event{paymentRefunded("p2", ListingPlanFeatured, RefundReasonAlreadyPaid, at(time.Hour), at(time.Hour))},
+			check: wantStatus(JobStatusPublished),
+		},
+		{
+			name:  "records the refund of a canceled payment",
+			given: canceled,
+			when:  func(j *Job) error { return j.RefundListingPayment("p1", "re_1", paidAt, paidAt) },
+			then:  []Event{paymentRefunded("p1", ListingPlanStandard, RefundReasonCanceled, paidAt, paidAt)},
+		},
+		{
+			name:  "is a no-op when already refunded (a redelivered webhook)",
+			given: append(append([]Event{}, closed...), paymentRefunded("p1", ListingPlanStandard, RefundReasonJobClosed, paidAt, paidAt)),
+			when:  func(j *Job) error { return j.RefundListingPayment("p1", "re_2", paidAt, at(time.Hour)) },
+		},
+		{
+			name:  "refuses a payment that is due",
+			given: []Event{jobPosted(t), paymentRequested("p1", ListingPlanStandard, t0)},
+			when:  func(j *Job) error { return j.RefundListingPayment("p1", "re_1", paidAt, paidAt) },
+			err:   ErrPaymentDue,
+		},
+		{
+			name:  "refuses a payment that paid for the listing",
+			given: publishedByOther,
+			when:  func(j *Job) error { return j.RefundListingPayment("p1", "re_1", paidAt, paidAt) },
+			err:   ErrPaymentDue,
+		},
+		{
+			name:  "refuses an unknown payment",
+			given: closed,
+			when:  func(j *Job) error { return j.RefundListingPayment("nope", "re_1", paidAt, paidAt) },
+			err:   ErrPaymentNotFound,
 		},
 	})
 }

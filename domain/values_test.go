@@ -215,7 +215,7 @@ func TestEnums(t *testing.T) {
 	if err := json.Unmarshal([]byte(`"featured"`), &p); err != nil || p != ListingPlanFeatured {
 		t.Errorf("unmarshal plan: %v %v", p, err)
 	}
-	if len(SeniorityValues()) != 5 || len(SalaryPeriodValues()) != 3 || len(JobStatusValues()) != 4 || len(PaymentStatusValues()) != 3 {
+	if len(SeniorityValues()) != 5 || len(SalaryPeriodValues()) != 3 || len(JobStatusValues()) != 4 || len(PaymentStatusValues()) != 5 {
 		t.Error("enum value counts")
 	}
 }

@@ -55,7 +55,7 @@ func (c StripeConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// StripeGateway creates PaymentIntents at Stripe.
+// StripeGateway creates, reads and cancels PaymentIntents and refunds them at Stripe.
 type StripeGateway struct {
 	sc  *stripe.Client
 	log *slog.Logger
@@ -107,13 +107,69 @@ func (g *StripeGateway) CreatePaymentIntent(ctx context.Context, req commands.Pa
 	if err != nil {
 		return commands.PaymentIntent{}, g.translate(ctx, err)
 	}
+	return intentOf(pi), nil
+}
+
+func intentOf(pi *stripe.PaymentIntent) commands.PaymentIntent {
 	return commands.PaymentIntent{
 		ID:           pi.ID,
 		ClientSecret: pi.ClientSecret,
 		Amount:       pi.Amount,
 		Currency:     strings.ToUpper(string(pi.Currency)),
 		Status:       string(pi.Status),
-	}, nil
+	}
+}
+
+// PaymentIntent retrieves an intent; errors as CreatePaymentIntent's.
+func (g *StripeGateway) PaymentIntent(ctx context.Context, id string) (commands.PaymentIntent, error) {
+	pi, err := g.sc.V1PaymentIntents.Retrieve(ctx, id, nil)
+	if err != nil {
+		return commands.PaymentIntent{}, g.translate(ctx, err)
+	}
+	return intentOf(pi), nil
+}
+
+// CancelPaymentIntent cancels an intent the company replaced by another plan ("abandoned").
+// Stripe refuses to cancel an intent that is not open (payment_intent_unexpected_state);
+// then the intent is read: already canceled (a racing request, a retry) is success, any
+// other state (it just succeeded) is an apperr.Conflict — its success will be refunded.
+func (g *StripeGateway) CancelPaymentIntent(ctx context.Context, id string) error {
+	_, err := g.sc.V1PaymentIntents.Cancel(ctx, id, &stripe.PaymentIntentCancelParams{
+		CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned)),
+	})
+	var se *stripe.Error
+	if !errors.As(err, &se) || se.Code != stripe.ErrorCodePaymentIntentUnexpectedState {
+		if err != nil {
+			return g.translate(ctx, err)
+		}
+		return nil
+	}
+	pi, rerr := g.sc.V1PaymentIntents.Retrieve(ctx, id, nil)
+	switch {
+	case rerr != nil:
+		return g.translate(ctx, rerr)
+	case pi.Status == stripe.PaymentIntentStatusCanceled:
+		return nil
+	default:
+		return apperr.Wrap(apperr.Conflict, err, "the open payment can no longer be canceled (it is %s); try again", pi.Status)
+	}
+}
+
+// RefundPayment refunds the whole PaymentIntent. The idempotency key makes a repeated call
+// return the first refund, so a redelivered webhook never refunds twice.
+func (g *StripeGateway) RefundPayment(ctx context.Context, req commands.RefundRequest) (commands.Refund, error) {
+	params := &stripe.RefundCreateParams{PaymentIntent: stripe.String(req.PaymentIntentID)}
+	for k, v := range req.Metadata {
+		params.AddMetadata(k, v)
+	}
+	if req.IdempotencyKey != "" {
+		params.SetIdempotencyKey(req.IdempotencyKey)
+	}
+	r, err := g.sc.V1Refunds.Create(ctx, params)
+	if err != nil {
+		return commands.Refund{}, g.translate(ctx, err)
+	}
+	return commands.Refund{ID: r.ID, Status: string(r.Status)}, nil
 }
 
 func (g *StripeGateway) translate(ctx context.Context, err error) error {

@@ -3,12 +3,7 @@ package payments_test
 import (
 	"context"
 	"net"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,46 +12,6 @@ import (
 	"github.com/jobboard/jobboard/internal/testenv"
 	"github.com/jobboard/jobboard/payments"
 )
-
-// recordingProxy forwards to stripe-mock and remembers what was asked, so a test can see the
-// idempotency key and form that reached Stripe.
-type recordingProxy struct {
-	mu       sync.Mutex
-	keys     []string
-	forms    []url.Values
-	upstream *httputil.ReverseProxy
-}
-
-func (p *recordingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err == nil {
-		p.mu.Lock()
-		p.keys = append(p.keys, r.Header.Get("Idempotency-Key"))
-		p.forms = append(p.forms, r.PostForm)
-		p.mu.Unlock()
-		enc := r.PostForm.Encode()
-		r.Body = newBody(enc)
-		r.ContentLength = int64(len(enc))
-	}
-	p.upstream.ServeHTTP(w, r)
-}
-
-type body struct{ *strings.Reader }
-
-func (body) Close() error { return nil }
-
-func newBody(s string) body { return body{strings.NewReader(s)} }
-
-func newProxy(t *testing.T) (*recordingProxy, string) {
-	t.Helper()
-	base, err := url.Parse(testenv.StripeAPIBase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &recordingProxy{upstream: httputil.NewSingleHostReverseProxy(base)}
-	srv := httptest.NewServer(p)
-	t.Cleanup(srv.Close)
-	return p, srv.URL
-}
 
 func newGateway(t *testing.T, base string) *payments.StripeGateway {
 	t.Helper()
@@ -74,8 +29,8 @@ func newGatewayWithKey(t *testing.T, base, key string) *payments.StripeGateway {
 
 func TestStripeGatewayCreatesPaymentIntents(t *testing.T) {
 	t.Parallel()
-	proxy, base := newProxy(t)
-	g := newGateway(t, base)
+	proxy := testenv.NewStripeProxy(t)
+	g := newGateway(t, proxy.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req := commands.PaymentIntentRequest{
@@ -89,15 +44,54 @@ func TestStripeGatewayCreatesPaymentIntents(t *testing.T) {
 	if !strings.HasPrefix(pi.ID, "pi_") || pi.ClientSecret == "" || pi.Amount != 4900 || pi.Currency != "EUR" {
 		t.Fatalf("intent = %+v", pi)
 	}
-	proxy.mu.Lock()
-	defer proxy.mu.Unlock()
-	if len(proxy.keys) != 1 || proxy.keys[0] != "jobboard-listing-payment-p1" {
-		t.Errorf("idempotency keys sent = %q", proxy.keys)
+	calls := proxy.Calls("POST", "/v1/payment_intents")
+	if len(calls) != 1 || calls[0].IdempotencyKey != "jobboard-listing-payment-p1" {
+		t.Fatalf("calls = %+v", calls)
 	}
-	f := proxy.forms[0]
+	f := calls[0].Form
 	if f.Get("amount") != "4900" || f.Get("currency") != "eur" || f.Get("metadata[job_id]") != "j1" || f.Get("metadata[payment_id]") != "p1" {
 		t.Errorf("form sent = %v", f)
 	}
+}
+
+func TestStripeGatewayReadsCancelsAndRefunds(t *testing.T) {
+	t.Parallel()
+	proxy := testenv.NewStripeProxy(t)
+	g := newGateway(t, proxy.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	t.Run("reads an intent back, with its client secret", func(t *testing.T) {
+		pi, err := g.PaymentIntent(ctx, "pi_read1")
+		if err != nil || pi.ID != "pi_read1" || pi.ClientSecret == "" {
+			t.Fatalf("PaymentIntent = %+v, %v", pi, err)
+		}
+		if n := len(proxy.Calls("GET", "/v1/payment_intents/pi_read1")); n != 1 {
+			t.Fatalf("%d reads reached stripe-mock, want 1", n)
+		}
+	})
+	t.Run("cancels an intent as abandoned", func(t *testing.T) {
+		if err := g.CancelPaymentIntent(ctx, "pi_cancel1"); err != nil {
+			t.Fatalf("CancelPaymentIntent: %v", err)
+		}
+		calls := proxy.Calls("POST", "/v1/payment_intents/pi_cancel1/cancel")
+		if len(calls) != 1 || calls[0].Form.Get("cancellation_reason") != "abandoned" {
+			t.Fatalf("cancel calls = %+v", calls)
+		}
+	})
+	t.Run("refunds an intent with the caller's idempotency key", func(t *testing.T) {
+		r, err := g.RefundPayment(ctx, commands.RefundRequest{
+			PaymentIntentID: "pi_refund1", IdempotencyKey: "jobboard-listing-refund-p1",
+			Metadata: map[string]string{"payment_id": "p1"},
+		})
+		if err != nil || !strings.HasPrefix(r.ID, "re_") {
+			t.Fatalf("RefundPayment = %+v, %v", r, err)
+		}
+		calls := proxy.Calls("POST", "/v1/refunds")
+		if len(calls) != 1 || calls[0].IdempotencyKey != "jobboard-listing-refund-p1" ||
+			calls[0].Form.Get("payment_intent") != "pi_refund1" || calls[0].Form.Get("metadata[payment_id]") != "p1" {
+			t.Fatalf("refund calls = %+v", calls)
+		}
+	})
 }
 
 func TestStripeGatewayMapsErrors(t *testing.T) {

@@ -118,6 +118,7 @@ func tablesSnapshot(t *testing.T, pool *pgxpool.Pool, schema string) string {
 		`SELECT coalesce(json_agg(t ORDER BY id), '[]') FROM %s.candidates t`,
 		`SELECT coalesce(json_agg(t ORDER BY id), '[]') FROM %s.jobs t`,
 		`SELECT coalesce(json_agg(t ORDER BY id), '[]') FROM %s.applications t`,
+		`SELECT coalesce(json_agg(t ORDER BY job_id, payment_id), '[]') FROM %s.job_payments t`,
 		`SELECT coalesce(json_agg(json_build_object('s', stream_id, 'v', version, 'p', global_position) ORDER BY stream_id), '[]') FROM %s.applied_streams`,
 	} {
 		var s string

@@ -208,6 +208,10 @@ func (p *JobSearchProjector) apply(b *pgx.Batch, s string, ev Event, touch func(
 		p.bumpVersion(b, s, e.JobID, v)
 	case *domain.ListingPaymentFailed:
 		p.bumpVersion(b, s, e.JobID, v)
+	case *domain.ListingPaymentCanceled:
+		p.bumpVersion(b, s, e.JobID, v)
+	case *domain.ListingPaymentRefunded:
+		p.bumpVersion(b, s, e.JobID, v)
 	}
 	return nil
 }

@@ -35,6 +35,21 @@ func board(t *testing.T) (*projectionstest.History, map[string]string) {
 	b.Publish(t, ids["closed"], ids["acme"], false, now.Add(-time.Hour))
 	b.Close(t, ids["closed"], ids["acme"])
 	ids["draft"] = b.PostJob(t, ids["globex"], domain.JobDetailsInput{Title: "Data Analyst"})
+	// A job whose standard payment was replaced by a featured one, then succeeded anyway and
+	// was refunded; the featured one awaits payment.
+	ids["paying"] = b.PostJob(t, ids["globex"], domain.JobDetailsInput{Title: "Data Engineer"})
+	eur, err := domain.ParseCurrency("EUR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Add(t, ids["paying"], &domain.ListingPaymentRequested{JobID: ids["paying"], CompanyID: ids["globex"], PaymentID: "pay-std",
+		Plan: domain.ListingPlanStandard, Amount: 4900, Currency: eur, DurationSeconds: 86400, RequestedAt: now.Add(-time.Minute)})
+	h.Add(t, ids["paying"], &domain.ListingPaymentCanceled{JobID: ids["paying"], CompanyID: ids["globex"], PaymentID: "pay-std",
+		ReplacedBy: "pay-feat", CanceledAt: now})
+	h.Add(t, ids["paying"], &domain.ListingPaymentRequested{JobID: ids["paying"], CompanyID: ids["globex"], PaymentID: "pay-feat",
+		Plan: domain.ListingPlanFeatured, Amount: 9900, Currency: eur, DurationSeconds: 86400, RequestedAt: now})
+	h.Add(t, ids["paying"], &domain.ListingPaymentRefunded{JobID: ids["paying"], CompanyID: ids["globex"], PaymentID: "pay-std",
+		RefundID: "re_1", Amount: 4900, Currency: eur, Reason: domain.RefundReasonCanceled, PaidAt: now, RefundedAt: now})
 	ids["app1"] = b.Apply(t, ids["open"], ids["acme"], ids["ann"])
 	ids["app2"] = b.Apply(t, ids["open"], ids["acme"], ids["bob"])
 	h.Add(t, ids["app1"], &domain.ApplicationStatusChanged{ApplicationID: ids["app1"], JobID: ids["open"], CompanyID: ids["acme"],
@@ -83,6 +98,20 @@ func TestReadTablesProjector(t *testing.T) {
 		}
 		if j, err := store.GetJob(ctx, ids["draft"]); err != nil || j.Status != readmodels.StatusAwaitingPayment {
 			t.Fatalf("GetJob(draft) = %+v, %v", j, err)
+		}
+		paying, err := store.GetJob(ctx, ids["paying"])
+		wantPayments := []readmodels.JobPayment{
+			{PaymentID: "pay-std", Plan: "standard", Amount: 4900, Currency: "EUR", Status: "refunded"},
+			{PaymentID: "pay-feat", Plan: "featured", Amount: 9900, Currency: "EUR", Status: "requested"},
+		}
+		if err != nil || paying.Version != 5 || len(paying.Payments) != 2 {
+			t.Fatalf("GetJob(paying) = %+v, %v", paying, err)
+		}
+		for i, p := range paying.Payments {
+			w := wantPayments[i]
+			if p.PaymentID != w.PaymentID || p.Plan != w.Plan || p.Amount != w.Amount || p.Currency != w.Currency || p.Status != w.Status {
+				t.Errorf("payment %d = %+v, want %+v", i, p, w)
+			}
 		}
 		if _, err := store.GetJob(ctx, "nope"); err == nil {
 			t.Fatal("GetJob of an unknown id: no error")

@@ -110,8 +110,9 @@ func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch, what func(i int) st
 // apply queues the statements of one event.
 func (p *ReadTablesProjector) apply(b *pgx.Batch, s string, ev Event) error {
 	v, at := ev.StreamVersion, ev.RecordedAt
+	queue := func(sql string, args ...any) { b.Queue(fmt.Sprintf(sql, s), args...) }
 	exec := func(sql string, args ...any) error {
-		b.Queue(fmt.Sprintf(sql, s), args...)
+		queue(sql, args...)
 		return nil
 	}
 	switch e := ev.Payload.(type) {
@@ -148,14 +149,27 @@ func (p *ReadTablesProjector) apply(b *pgx.Batch, s string, ev Event) error {
 			WHERE id = $1`,
 			e.JobID, f.Title, f.Description, f.EmploymentType, f.Seniority, loc, sal, f.Tags, f.ApplyURL, at, v)
 	case *domain.ListingPaymentRequested:
+		queue(`INSERT INTO %s.job_payments (job_id, payment_id, plan, amount, currency, status, requested_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7)
+			ON CONFLICT (job_id, payment_id) DO UPDATE SET plan = $3, amount = $4, currency = $5, status = 'requested',
+				requested_at = $6, updated_at = $7`,
+			e.JobID, e.PaymentID, e.Plan.String(), e.Amount, e.Currency.String(), e.RequestedAt, at)
 		return exec(`UPDATE %s.jobs SET payment_id = $2, payment_status = 'requested', updated_at = $3, version = $4
 			WHERE id = $1`, e.JobID, e.PaymentID, at, v)
 	case *domain.ListingPaid:
+		queue(paymentStatusSQL, e.JobID, e.PaymentID, domain.PaymentStatusPaid.String(), at)
 		return exec(`UPDATE %s.jobs SET payment_id = $2, payment_status = 'paid', updated_at = $3, version = $4
 			WHERE id = $1`, e.JobID, e.PaymentID, at, v)
 	case *domain.ListingPaymentFailed:
+		queue(paymentStatusSQL, e.JobID, e.PaymentID, domain.PaymentStatusFailed.String(), at)
 		return exec(`UPDATE %s.jobs SET payment_status = 'failed', updated_at = $3, version = $4
 			WHERE id = $1 AND payment_id IN ($2, '')`, e.JobID, e.PaymentID, at, v)
+	case *domain.ListingPaymentCanceled:
+		queue(paymentStatusSQL, e.JobID, e.PaymentID, domain.PaymentStatusCanceled.String(), at)
+		return exec(`UPDATE %s.jobs SET updated_at = $2, version = $3 WHERE id = $1`, e.JobID, at, v)
+	case *domain.ListingPaymentRefunded:
+		queue(paymentStatusSQL, e.JobID, e.PaymentID, domain.PaymentStatusRefunded.String(), at)
+		return exec(`UPDATE %s.jobs SET updated_at = $2, version = $3 WHERE id = $1`, e.JobID, at, v)
 	case *domain.JobPublished:
 		return exec(`UPDATE %s.jobs SET status = 'published', plan = $2, featured = $3, payment_id = $4,
 				published_at = $5, expires_at = $6, closed_at = NULL, expired_at = NULL, updated_at = $7, version = $8
@@ -182,6 +196,11 @@ func (p *ReadTablesProjector) apply(b *pgx.Batch, s string, ev Event) error {
 	}
 	return nil
 }
+
+// paymentStatusSQL sets the status of one row of job_payments ($1 job, $2 payment, $3
+// status, $4 time). Like every statement here it runs only for an event the projection has
+// not applied yet (applyFresh), so redeliveries never move a status back.
+const paymentStatusSQL = `UPDATE %s.job_payments SET status = $3, updated_at = $4 WHERE job_id = $1 AND payment_id = $2`
 
 // detailColumns returns a job's details with location and salary encoded for jsonb.
 func detailColumns(d domain.JobDetails) (jobFields, []byte, []byte, error) {

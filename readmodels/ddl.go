@@ -3,7 +3,8 @@ package readmodels
 import "fmt"
 
 // ReadTablesDDL returns the statements that create one version of the read tables in
-// schema. Version 1 was created by migrations/00030_read_models.sql with the same shape;
+// schema. Version 1 was created by migrations/00030_read_models.sql and 00056_job_payments.sql
+// with the same shape;
 // rebuilds create version N+1 with this, so the two must stay equal (a test compares them).
 func ReadTablesDDL(schema string) ([]string, error) {
 	if !ValidSchemaName(schema) {
@@ -68,6 +69,18 @@ func ReadTablesDDL(schema string) ([]string, error) {
 )`,
 		`CREATE INDEX applications_job ON ` + schema + `.applications (job_id, submitted_at DESC, id DESC)`,
 		`CREATE INDEX applications_candidate ON ` + schema + `.applications (candidate_id, submitted_at DESC, id DESC)`,
+		// migrations/00056_job_payments.sql
+		`CREATE TABLE ` + schema + `.job_payments (
+    job_id       text        NOT NULL,
+    payment_id   text        NOT NULL,
+    plan         text        NOT NULL,
+    amount       bigint      NOT NULL,
+    currency     text        NOT NULL,
+    status       text        NOT NULL,
+    requested_at timestamptz NOT NULL,
+    updated_at   timestamptz NOT NULL,
+    PRIMARY KEY (job_id, payment_id)
+)`,
 	}, nil
 }
 

@@ -45,6 +45,19 @@ type Job struct {
 	UpdatedAt      time.Time  `json:"updated_at"`
 	// Version is the job stream's version this row reflects (for If-Match).
 	Version int64 `json:"version"`
+	// Payments are the job's listing payments in request order (GetJob only; nil in lists).
+	Payments []JobPayment `json:"payments,omitempty"`
+}
+
+// JobPayment is one listing payment of a job.
+type JobPayment struct {
+	PaymentID string `json:"payment_id"`
+	Plan      string `json:"plan"`
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	// Status is a domain.PaymentStatus: requested, paid, failed, canceled or refunded.
+	Status      string    `json:"status"`
+	RequestedAt time.Time `json:"requested_at"`
 }
 
 // Company is GET /v1/companies/{id}.
@@ -229,6 +242,22 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 	}
 	if err != nil {
 		return Job{}, fmt.Errorf("get job %s: %w", id, err)
+	}
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT payment_id, plan, amount, currency, status, requested_at
+		FROM %s.job_payments WHERE job_id = $1 ORDER BY requested_at, payment_id`, schema), id)
+	if err != nil {
+		return Job{}, fmt.Errorf("get payments of job %s: %w", id, err)
+	}
+	j.Payments, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (JobPayment, error) {
+		var p JobPayment
+		err := r.Scan(&p.PaymentID, &p.Plan, &p.Amount, &p.Currency, &p.Status, &p.RequestedAt)
+		return p, err
+	})
+	if err != nil {
+		return Job{}, fmt.Errorf("get payments of job %s: %w", id, err)
+	}
+	if j.Payments == nil {
+		j.Payments = []JobPayment{}
 	}
 	return j, nil
 }

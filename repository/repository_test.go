@@ -63,7 +63,7 @@ func TestEventsRoundTripThroughTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	price, _ := domain.NewMoney(4900, "EUR")
-	if err := job.RequestListingPayment("co-1", domain.ListingPaymentRequest{PaymentID: "p1", PaymentIntentID: "pi_1", Plan: domain.ListingPlanStandard, Price: price, Duration: time.Hour}, t0); err != nil {
+	if _, err := job.RequestListingPayment("co-1", domain.ListingPaymentRequest{PaymentID: "p1", PaymentIntentID: "pi_1", Plan: domain.ListingPlanStandard, Price: price, Duration: time.Hour}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := job.ConfirmListingPayment("p1", 4900, "eur", t0); err != nil {

@@ -24,6 +24,10 @@ type Mix struct {
 	UnpaidShare float64
 	// PaymentFailureShare of listing payments fail first; half of those are retried and paid.
 	PaymentFailureShare float64
+	// PlanChangeShare of listing payments start with the other plan, which the company
+	// replaces (the first payment is canceled); half of the replaced payments still succeed
+	// and are refunded.
+	PlanChangeShare float64
 	// DetailsChangeShare of jobs are edited before payment (and half as many while published).
 	DetailsChangeShare float64
 	// CloseShare of publications are closed by the company before they expire.
@@ -45,6 +49,7 @@ func DefaultMix() Mix {
 		FeaturedShare:       0.2,
 		UnpaidShare:         0.08,
 		PaymentFailureShare: 0.06,
+		PlanChangeShare:     0.05,
 		DetailsChangeShare:  0.2,
 		CloseShare:          0.3,
 		RenewalShare:        0.15,
@@ -65,6 +70,7 @@ func (m Mix) Validate() error {
 	share("featured share", m.FeaturedShare)
 	share("unpaid share", m.UnpaidShare)
 	share("payment failure share", m.PaymentFailureShare)
+	share("plan change share", m.PlanChangeShare)
 	share("details change share", m.DetailsChangeShare)
 	share("close share", m.CloseShare)
 	share("renewal share", m.RenewalShare)

@@ -2,6 +2,7 @@ package seed
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -316,8 +317,15 @@ func (g *generator) job(rng *rand.Rand, c *domain.Company, slug string, tp time.
 		if err != nil {
 			return nil, err
 		}
+		replaced, err := g.replacedPayment(rng, job, companyID, plan, t, rec, employer)
+		if err != nil {
+			return nil, err
+		}
+		if replaced != "" && !at(between(rng, time.Minute, time.Hour)) {
+			break
+		}
 		paymentID := newID(t, rng)
-		err = job.RequestListingPayment(companyID, domain.ListingPaymentRequest{
+		_, err = job.RequestListingPayment(companyID, domain.ListingPaymentRequest{
 			PaymentID: paymentID, PaymentIntentID: "pi_" + strings.ReplaceAll(newID(t, rng), "-", "")[8:32],
 			Plan: plan, Price: money, Duration: g.cfg.ListingDuration,
 		}, t)
@@ -351,6 +359,19 @@ func (g *generator) job(rng *rand.Rand, c *domain.Company, slug string, tp time.
 			return nil, err
 		}
 		published, expires := t, job.ExpiresAt()
+		if replaced != "" && rng.IntN(2) == 0 && at(between(rng, time.Second, time.Minute)) {
+			// The replaced intent succeeded before its cancel reached Stripe: refunded.
+			pay, _ := job.Payment(replaced)
+			if err := job.ConfirmListingPayment(replaced, pay.Price.Amount(), pay.Price.Currency().String(), t); !errors.Is(err, domain.ErrNothingDue) {
+				return nil, fmt.Errorf("seed: late success of a replaced payment: %v, want nothing due", err)
+			}
+			if err := job.RefundListingPayment(replaced, "re_"+strings.ReplaceAll(newID(t, rng), "-", "")[8:32], t, t); err != nil {
+				return nil, err
+			}
+			if err := rec.take(job, t, stripe, "ConfirmListingPayment"); err != nil {
+				return nil, err
+			}
+		}
 		ends := expires
 		closing := rng.Float64() < mix.CloseShare
 		if closing {
@@ -422,6 +443,30 @@ func (g *generator) job(rng *rand.Rand, c *domain.Company, slug string, tp time.
 
 // application is a candidate applying to job at t and what happens to the application
 // next; nil when no candidate who has not applied yet was registered by then.
+// replacedPayment, for PlanChangeShare of payments, requests a listing of the plan other
+// than plan, which the company replaces next; it returns that payment's id ("" for none).
+func (g *generator) replacedPayment(rng *rand.Rand, job *domain.Job, companyID string, plan domain.ListingPlan, t time.Time, rec recorder, employer string) (string, error) {
+	if rng.Float64() >= g.mix.PlanChangeShare {
+		return "", nil
+	}
+	other, price := domain.ListingPlanFeatured, g.cfg.FeaturedPrice
+	if plan == domain.ListingPlanFeatured {
+		other, price = domain.ListingPlanStandard, g.cfg.StandardPrice
+	}
+	money, err := domain.NewMoney(price, g.cfg.ListingCurrency)
+	if err != nil {
+		return "", err
+	}
+	id := newID(t, rng)
+	if _, err := job.RequestListingPayment(companyID, domain.ListingPaymentRequest{
+		PaymentID: id, PaymentIntentID: "pi_" + strings.ReplaceAll(newID(t, rng), "-", "")[8:32],
+		Plan: other, Price: money, Duration: g.cfg.ListingDuration,
+	}, t); err != nil {
+		return "", err
+	}
+	return id, rec.take(job, t, employer, "PayForListing")
+}
+
 func (g *generator) application(rng *rand.Rand, job *domain.Job, applied map[int]bool, t time.Time) (*segment, error) {
 	k := g.candidatesBefore(t)
 	if k == 0 {

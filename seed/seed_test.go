@@ -197,6 +197,10 @@ func eventTime(e domain.Event) time.Time {
 		return e.PaidAt
 	case *domain.ListingPaymentFailed:
 		return e.FailedAt
+	case *domain.ListingPaymentCanceled:
+		return e.CanceledAt
+	case *domain.ListingPaymentRefunded:
+		return e.RefundedAt
 	case *domain.JobPublished:
 		return e.PublishedAt
 	case *domain.JobClosed:

@@ -71,7 +71,7 @@ func newCommandPort(d commandDeps) (*commandPort, error) {
 	must(err)
 	p.changeApplicationStatus, err = commands.NewChangeApplicationStatusHandler(d.store, d.clock, d.ids)
 	must(err)
-	p.confirmListingPayment, err = commands.NewConfirmListingPaymentHandler(d.store, d.clock, d.ids, d.log)
+	p.confirmListingPayment, err = commands.NewConfirmListingPaymentHandler(d.store, d.gateway, d.clock, d.ids, d.log)
 	must(err)
 	p.failListingPayment, err = commands.NewFailListingPaymentHandler(d.store, d.clock, d.ids)
 	must(err)
@@ -132,7 +132,7 @@ func (p *commandPort) UpdateJob(ctx context.Context, in api.UpdateJobParams) (ap
 func (p *commandPort) PayForListing(ctx context.Context, in api.PayForListingParams) (api.ListingPaymentStarted, error) {
 	r, err := p.payForListing.Handle(ctx, commands.PayForListing{Caller: caller(in.Meta), JobID: in.JobID, Plan: in.Plan, ExpectedVersion: ifMatch(in.ExpectedVersion)})
 	return api.ListingPaymentStarted{
-		CommandResult: result(r.Result), PaymentID: r.PaymentID, PaymentIntentID: r.PaymentIntentID,
+		CommandResult: result(r.Result), Created: r.Created, PaymentID: r.PaymentID, PaymentIntentID: r.PaymentIntentID,
 		ClientSecret: r.ClientSecret, Amount: r.Amount, Currency: r.Currency, Status: r.Status,
 	}, err
 }

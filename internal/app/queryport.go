@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jobboard/jobboard/api"
+	"github.com/jobboard/jobboard/commands"
+	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/consistency"
 	"github.com/jobboard/jobboard/readmodels"
 )
@@ -141,8 +143,25 @@ func jobView(j readmodels.Job) api.JobView {
 		Salary: salary(j.Salary), Tags: nonNil(j.Tags), ApplyURL: j.ApplyURL, Featured: j.Featured,
 		PostedAt: j.PostedAt, PublishedAt: j.PublishedAt, ExpiresAt: j.ExpiresAt, ClosedAt: j.ClosedAt,
 		ExpiredAt: j.ExpiredAt, UpdatedAt: j.UpdatedAt, Plan: j.Plan, PaymentStatus: j.PaymentStatus,
-		Version: j.Version,
+		Payments: jobPayments(j.Payments), Version: j.Version,
 	}
+}
+
+// jobPayments maps the read model's payments (nil stays nil: a list leaves them out); a
+// payment the domain calls "requested" is one that requires payment.
+func jobPayments(ps []readmodels.JobPayment) []api.JobPaymentView {
+	if ps == nil {
+		return nil
+	}
+	out := make([]api.JobPaymentView, len(ps))
+	for i, p := range ps {
+		status := p.Status
+		if status == domain.PaymentStatusRequested.String() {
+			status = commands.PaymentStatusRequiresPayment
+		}
+		out[i] = api.JobPaymentView{PaymentID: p.PaymentID, Plan: p.Plan, Amount: p.Amount, Currency: p.Currency, Status: status}
+	}
+	return out
 }
 
 func companyRef(c readmodels.CompanyRef) api.CompanyRef {
