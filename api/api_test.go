@@ -233,4 +233,31 @@ func TestMethodNotAllowedIsAProblem(t *testing.T) {
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("= %d %s", rec.Code, rec.Header().Get("Content-Type"))
 	}
+	// A method no route uses is routed by gorilla/mux to its own 405 handler: it too names
+	// the methods the path takes.
+	rec = httptest.NewRecorder()
+	newTestServer(t, nil).ServeHTTP(rec, httptest.NewRequest("TRACE", "/healthz", nil))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
+		t.Fatalf("TRACE /healthz = %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
+	}
+}
+
+// If-Match takes exactly the forms the OpenAPI document's pattern states (schemathesis
+// checks that the two agree): the version, or the ETag this API sends.
+func TestIfMatchTakesTheVersionOrItsETagOnly(t *testing.T) {
+	t.Parallel()
+	for h, want := range map[string]int64{"": 0, "3": 3, `"3"`: 3, `W/"42"`: 42, "999999999999999999": 999999999999999999} {
+		r := httptest.NewRequest("PATCH", "/", nil)
+		r.Header.Set("If-Match", h)
+		if v, err := ifMatch(r); err != nil || v != want {
+			t.Errorf("If-Match %q = %d, %v; want %d", h, v, err, want)
+		}
+	}
+	for _, h := range []string{"0", "-1", "+3", "03", `""3""`, `"3`, `W/3`, "*", "soon", "1000000000000000000"} {
+		r := httptest.NewRequest("PATCH", "/", nil)
+		r.Header.Set("If-Match", h)
+		if v, err := ifMatch(r); err == nil {
+			t.Errorf("If-Match %q = %d, want an error", h, v)
+		}
+	}
 }

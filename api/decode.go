@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -151,16 +152,20 @@ func fromValidation(err error) error {
 	return apperr.InvalidFields(fields...)
 }
 
-// ifMatch reads If-Match as a stream version: 3, "3" or W/"3". Absent is 0 (no check).
+// ifMatchPattern is the grammar of If-Match: a stream version as a number or as the ETag
+// this API sends (3, "3" or W/"3"); nothing else, so the OpenAPI document can state it
+// exactly. 18 digits cannot overflow an int64.
+var ifMatchPattern = regexp.MustCompile(`^(?:[1-9][0-9]{0,17}|(?:W/)?"[1-9][0-9]{0,17}")$`)
+
+// ifMatch reads If-Match as a stream version. Absent (or empty) is 0 (no check).
 func ifMatch(r *http.Request) (int64, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" {
 		return 0, nil
 	}
-	h = strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
-	v, err := strconv.ParseInt(h, 10, 64)
-	if err != nil || v < 1 {
-		return 0, invalidField("If-Match", "must be the stream version the change is based on, a positive integer")
+	if !ifMatchPattern.MatchString(h) {
+		return 0, invalidField("If-Match", "must be the stream version the change is based on, a positive integer (3, \"3\" or W/\"3\")")
 	}
+	v, _ := strconv.ParseInt(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64) // the pattern admits only int64s
 	return v, nil
 }
