@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -122,10 +123,24 @@ func FuzzHTTP(f *testing.F) {
 			f.Fatalf("setup %s: no next_cursor: %v", q.path, page)
 		}
 	}
+	// Seeds name the real tokens and cursors as {token0}, {cursor1}, … ({token0~}: with its
+	// last character changed), replaced at each run: every fuzzing process sets up its own
+	// system, whose values differ from the ones of the process that added the seeds.
 	issued := map[string]bool{}
-	for _, t := range consistencyTokens {
-		issued[t] = true
+	var real []string
+	for kind, values := range map[string][]string{"token": consistencyTokens, "cursor": cursors} {
+		for i, v := range values {
+			changed := v[:len(v)-1] + "A"
+			if v[len(v)-1] == 'A' {
+				changed = v[:len(v)-1] + "B"
+			}
+			real = append(real, fmt.Sprintf("{%s%d}", kind, i), v, fmt.Sprintf("{%s%d~}", kind, i), changed)
+			if kind == "token" {
+				issued[v] = true
+			}
+		}
 	}
+	realValues := strings.NewReplacer(real...)
 	tokens := []string{"", "garbage", employer, candidate, fuzzOperatorToken}
 	templates := []string{
 		"/v1/companies", "/v1/candidates", "/v1/jobs", "/v1/jobs/{job}", "/v1/jobs/{job}/payments", "/v1/jobs/{job}/close",
@@ -153,22 +168,24 @@ func FuzzHTTP(f *testing.F) {
 	f.Add(uint8(0), uint8(14), "?status=published", []byte(nil), uint8(2), "", "", "", "not-a-cursor")
 	f.Add(uint8(0), uint8(15), "", []byte(nil), uint8(3), "", "", strings.Repeat("A", 5000), "")
 	f.Add(uint8(0), uint8(13), "", []byte(nil), uint8(0), "", "", "v1.99999999999", "")
-	for _, tok := range consistencyTokens {
+	for i := range consistencyTokens {
+		tok := fmt.Sprintf("{token%d}", i)
 		f.Add(uint8(0), uint8(3), "", []byte(nil), uint8(0), "", "", tok, "")
-		f.Add(uint8(0), uint8(13), "", []byte(nil), uint8(2), "", "", tok[:len(tok)-1]+"x", "")
-		f.Add(uint8(0), uint8(2), "", []byte(nil), uint8(0), "", "", tok+","+tok, "")
+		f.Add(uint8(0), uint8(13), "", []byte(nil), uint8(2), "", "", fmt.Sprintf("{token%d~}", i), "")
+		f.Add(uint8(0), uint8(2), "", []byte(nil), uint8(0), "", "", tok+","+tok+"x", "")
 	}
-	for i, c := range cursors {
-		route := []uint8{2, 14, 6}[i]
-		f.Add(uint8(0), route, "?limit=1", []byte(nil), uint8(2), "", "", "", c)
-		f.Add(uint8(0), route, "?limit=1", []byte(nil), uint8(2), "", "", "", c[:len(c)-1]+"A")
-		f.Add(uint8(0), (route+1)%uint8(len(templates)), "", []byte(nil), uint8(3), "", "", "", c)
+	for i, route := range []uint8{2, 14, 6} {
+		cur := fmt.Sprintf("{cursor%d}", i)
+		f.Add(uint8(0), route, "?limit=1", []byte(nil), uint8(2), "", "", "", cur)
+		f.Add(uint8(0), route, "?limit=1", []byte(nil), uint8(2), "", "", "", fmt.Sprintf("{cursor%d~}", i))
+		f.Add(uint8(0), route+1, "", []byte(nil), uint8(3), "", "", "", cur)
 	}
 
 	f.Fuzz(func(t *testing.T, method, route uint8, path string, body []byte, token uint8, ifMatch, idemKey, consistencyToken, cursor string) {
 		if int(route) < len(templates) {
 			path = strings.NewReplacer("{job}", jobID, "{app}", appID, "{company}", companyID).Replace(templates[route]) + path
 		}
+		consistencyToken, cursor = realValues.Replace(consistencyToken), realValues.Replace(cursor)
 		if cursor != "" {
 			sep := "?"
 			if strings.Contains(path, "?") {
