@@ -261,3 +261,42 @@ func TestIfMatchTakesTheVersionOrItsETagOnly(t *testing.T) {
 		}
 	}
 }
+
+// A number JSON Schema counts as an integer (2864.0, 2.864e3) decodes into an integer field;
+// one with a fraction stays refused, naming the field.
+func TestIntegralNumbersDecodeAsIntegers(t *testing.T) {
+	t.Parallel()
+	var dst struct {
+		Salary struct{ Min, Max int64 } `json:"salary"`
+	}
+	if err := decodeJSON([]byte(`{"salary":{"Min":2864.0,"Max":2.864e3}}`), &dst); err != nil || dst.Salary.Min != 2864 || dst.Salary.Max != 2864 {
+		t.Fatalf("= %+v, %v", dst, err)
+	}
+	err := decodeJSON([]byte(`{"salary":{"Min":2864.5}}`), &dst)
+	ae, _ := err.(*apperr.Error)
+	if ae == nil || len(ae.Fields) != 1 || ae.Fields[0].Field != "salary.Min" {
+		t.Fatalf("2864.5: %v", err)
+	}
+}
+
+// A JSON null is a wrong type wherever it is, and the problem names where.
+func TestNullIsRefusedNamingWhere(t *testing.T) {
+	t.Parallel()
+	var dst struct {
+		Salary struct{ Min int64 } `json:"salary"`
+		Tags   []string            `json:"tags"`
+		Name   string              `json:"name"`
+	}
+	for body, field := range map[string]string{
+		`null`: "body", `{"name":null}`: "name", `{"salary":{"Min":null}}`: "salary.Min", `{"tags":["a",null]}`: "tags[1]",
+		`{"name":"null","tags":[],"salary":{"Min":null}}`: "salary.Min",
+	} {
+		ae, _ := decodeJSON([]byte(body), &dst).(*apperr.Error)
+		if ae == nil || len(ae.Fields) != 1 || ae.Fields[0].Field != field {
+			t.Errorf("%s: %v, want a problem naming %s", body, ae, field)
+		}
+	}
+	if err := decodeJSON([]byte(`{"name":"null"}`), &dst); err != nil {
+		t.Errorf("the string \"null\": %v", err)
+	}
+}

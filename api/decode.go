@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"mime"
 	"net/http"
 	"regexp"
@@ -67,17 +68,130 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 	return decodeJSON(body, dst)
 }
 
-// decodeJSON decodes one JSON value strictly; see decodeBody.
+// decodeJSON decodes one JSON value strictly; see decodeBody. A null is a wrong type
+// wherever it is (encoding/json would leave the field's zero value, so "min": null would be
+// 0), except in the raw members of a partial update, whose decoder gives null its meaning.
 func decodeJSON(body []byte, dst any) error {
+	if _, members := dst.(*map[string]json.RawMessage); !members {
+		if at := nullAt(body); at != "" {
+			return invalidField(at, "must not be null")
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		// JSON Schema (and so the OpenAPI document) counts 2864.0 and 2.864e3 as integers;
+		// encoding/json does not. Such numbers are rewritten as integers, then decoded again.
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) && strings.HasPrefix(typ.Value, "number") && jsonKind(typ.Type.Kind().String()) == "an integer" {
+			if rewritten, ok := integralNumbersAsIntegers(body); ok {
+				return decodeJSON(rewritten, dst)
+			}
+		}
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return invalidField("body", fmt.Sprintf("unexpected data after the JSON value at offset %d", dec.InputOffset()))
 	}
 	return nil
+}
+
+// nullAt names where the first null of a JSON document is ("salary.min", "tags[2]", "body"
+// for the whole document), or "" when there is none (or the document is malformed, which the
+// decoder reports).
+func nullAt(body []byte) string {
+	if !bytes.Contains(body, []byte("null")) {
+		return ""
+	}
+	type frame struct {
+		object, expectKey bool
+		key               string
+		index             int
+	}
+	var stack []frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if n := len(stack); n > 0 {
+			top := &stack[n-1]
+			if top.object && top.expectKey {
+				top.key, top.expectKey = tok.(string), false
+				continue
+			}
+			// tok starts a value of the enclosing object or array.
+			top.expectKey = top.object
+			top.index++
+		}
+		if tok == nil {
+			var path strings.Builder
+			for _, f := range stack {
+				if f.object {
+					if path.Len() > 0 {
+						path.WriteByte('.')
+					}
+					path.WriteString(f.key)
+				} else {
+					fmt.Fprintf(&path, "[%d]", f.index-1)
+				}
+			}
+			if path.Len() == 0 {
+				return "body"
+			}
+			return path.String()
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, frame{object: d == '{', expectKey: d == '{'})
+		}
+	}
+}
+
+// integralNumbersAsIntegers rewrites the numbers of a JSON document that have a fraction or
+// an exponent but an int64 value (2864.0, 1e3) as plain integers; ok is false when there
+// is none.
+func integralNumbersAsIntegers(body []byte) (rewritten []byte, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil, false
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				x[k] = walk(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e)
+			}
+		case json.Number:
+			if _, err := x.Int64(); err == nil {
+				return x
+			}
+			if f, _, err := big.ParseFloat(x.String(), 10, 256, big.ToNearestEven); err == nil && f.IsInt() {
+				if n, acc := f.Int64(); acc == big.Exact {
+					ok = true
+					return json.Number(strconv.FormatInt(n, 10))
+				}
+			}
+		}
+		return v
+	}
+	v = walk(v)
+	if !ok {
+		return nil, false
+	}
+	rewritten, err := json.Marshal(v)
+	return rewritten, err == nil
 }
 
 // jsonError turns an encoding/json error into a 400 problem naming the field at fault.

@@ -133,13 +133,23 @@ func seed(base, secret string) error {
 	if err != nil {
 		return err
 	}
-	// The projections serve the queries: wait until they applied the application (the last
-	// write of the published job's stream family) so the run starts from a settled board.
-	if _, err := s.call("GET", "/v1/jobs/"+jobID+"/applications", employer, nil, 200, "X-Consistency-Token", str(applied, "consistency_token")); err != nil {
-		return err
-	}
-	if _, err := s.call("GET", "/v1/jobs/"+str(unpaid, "id"), employer, nil, 200, "X-Consistency-Token", str(unpaid, "consistency_token")); err != nil {
-		return err
+	// The projections serve the queries: wait until they applied the application and the
+	// second job, so the run starts from a settled board (504 is the cue to ask again; so is
+	// 404, as a token names the events of one stream and the job may be projected later).
+	for _, q := range []struct{ path, token string }{
+		{"/v1/jobs/" + jobID + "/applications", str(applied, "consistency_token")}, {"/v1/jobs/" + str(unpaid, "id"), str(unpaid, "consistency_token")},
+	} {
+		for deadline := time.Now().Add(2 * time.Minute); ; {
+			_, err := s.call("GET", q.path, employer, nil, 200, "X-Consistency-Token", q.token)
+			if err == nil {
+				break
+			}
+			retry := strings.Contains(err.Error(), ": 504,") || strings.Contains(err.Error(), ": 404,")
+			if !retry || time.Now().After(deadline) {
+				return err
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 	for name, v := range map[string]string{
 		"FUZZ_EMPLOYER_TOKEN": employer, "FUZZ_COMPANY_ID": str(company, "id"),
