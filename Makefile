@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 45m
 
-.PHONY: run test stack stack-down stack-status build vet unit bench fuzz
+.PHONY: run test stack stack-down stack-status build vet unit bench fuzz fuzz-api
 
 ## run: start the local stack, migrate, and serve the API (prints its URL).
 ## `make run SEED=20000` first writes a synthetic history of 20,000 events, for a board
@@ -56,6 +56,13 @@ bench: stack
 	JOBBOARD_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench 'Export' -benchtime 2x -timeout 30m ./history/
 	JOBBOARD_BENCH_EVENTS=200000 $(GO) test -run '^$$' -bench 'Seed' -benchtime 1x ./seed/
 	$(GO) test -run '^$$' -bench 'Rebuild' -benchtime 1000000x -timeout 60m ./projections/
+
+## fuzz-api: schemathesis (PyPI, pinned, installed into .venv-fuzz) with its default checks
+## against the OpenAPI document a fresh server serves at /v1/openapi.json, with seeded data and
+## every principal's token (tools/fuzz-api/run.sh); fails on any finding. Not part of
+## `make test`: it is an outside tool that needs Python and PyPI.
+fuzz-api: stack
+	./tools/fuzz-api/run.sh
 
 ## readme-config: regenerate README's configuration table from `jobboard config`
 readme-config: build

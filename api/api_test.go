@@ -244,4 +244,70 @@ func TestMethodNotAllowedIsAProblem(t *testing.T) {
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("= %d %s", rec.Code, rec.Header().Get("Content-Type"))
 	}
+	// A method no route uses is routed by gorilla/mux to its own 405 handler: it too names
+	// the methods the path takes.
+	rec = httptest.NewRecorder()
+	newTestServer(t, nil).ServeHTTP(rec, httptest.NewRequest("TRACE", "/healthz", nil))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
+		t.Fatalf("TRACE /healthz = %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
+	}
+}
+
+// If-Match takes exactly the forms the OpenAPI document's pattern states (schemathesis
+// checks that the two agree): the version, or the ETag this API sends.
+func TestIfMatchTakesTheVersionOrItsETagOnly(t *testing.T) {
+	t.Parallel()
+	for h, want := range map[string]int64{"": 0, "3": 3, `"3"`: 3, `W/"42"`: 42, "999999999999999999": 999999999999999999} {
+		r := httptest.NewRequest("PATCH", "/", nil)
+		r.Header.Set("If-Match", h)
+		if v, err := ifMatch(r); err != nil || v != want {
+			t.Errorf("If-Match %q = %d, %v; want %d", h, v, err, want)
+		}
+	}
+	for _, h := range []string{"0", "-1", "+3", "03", `""3""`, `"3`, `W/3`, "*", "soon", "1000000000000000000"} {
+		r := httptest.NewRequest("PATCH", "/", nil)
+		r.Header.Set("If-Match", h)
+		if v, err := ifMatch(r); err == nil {
+			t.Errorf("If-Match %q = %d, want an error", h, v)
+		}
+	}
+}
+
+// A number JSON Schema counts as an integer (2864.0, 2.864e3) decodes into an integer field;
+// one with a fraction stays refused, naming the field.
+func TestIntegralNumbersDecodeAsIntegers(t *testing.T) {
+	t.Parallel()
+	var dst struct {
+		Salary struct{ Min, Max int64 } `json:"salary"`
+	}
+	if err := decodeJSON([]byte(`{"salary":{"Min":2864.0,"Max":2.864e3}}`), &dst); err != nil || dst.Salary.Min != 2864 || dst.Salary.Max != 2864 {
+		t.Fatalf("= %+v, %v", dst, err)
+	}
+	err := decodeJSON([]byte(`{"salary":{"Min":2864.5}}`), &dst)
+	ae, _ := err.(*apperr.Error)
+	if ae == nil || len(ae.Fields) != 1 || ae.Fields[0].Field != "salary.Min" {
+		t.Fatalf("2864.5: %v", err)
+	}
+}
+
+// A JSON null is a wrong type wherever it is, and the problem names where.
+func TestNullIsRefusedNamingWhere(t *testing.T) {
+	t.Parallel()
+	var dst struct {
+		Salary struct{ Min int64 } `json:"salary"`
+		Tags   []string            `json:"tags"`
+		Name   string              `json:"name"`
+	}
+	for body, field := range map[string]string{
+		`null`: "body", `{"name":null}`: "name", `{"salary":{"Min":null}}`: "salary.Min", `{"tags":["a",null]}`: "tags[1]",
+		`{"name":"null","tags":[],"salary":{"Min":null}}`: "salary.Min",
+	} {
+		ae, _ := decodeJSON([]byte(body), &dst).(*apperr.Error)
+		if ae == nil || len(ae.Fields) != 1 || ae.Fields[0].Field != field {
+			t.Errorf("%s: %v, want a problem naming %s", body, ae, field)
+		}
+	}
+	if err := decodeJSON([]byte(`{"name":"null"}`), &dst); err != nil {
+		t.Errorf("the string \"null\": %v", err)
+	}
 }

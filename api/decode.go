@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -66,17 +68,130 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 	return decodeJSON(body, dst)
 }
 
-// decodeJSON decodes one JSON value strictly; see decodeBody.
+// decodeJSON decodes one JSON value strictly; see decodeBody. A null is a wrong type
+// wherever it is (encoding/json would leave the field's zero value, so "min": null would be
+// 0), except in the raw members of a partial update, whose decoder gives null its meaning.
 func decodeJSON(body []byte, dst any) error {
+	if _, members := dst.(*map[string]json.RawMessage); !members {
+		if at := nullAt(body); at != "" {
+			return invalidField(at, "must not be null")
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		// JSON Schema (and so the OpenAPI document) counts 2864.0 and 2.864e3 as integers;
+		// encoding/json does not. Such numbers are rewritten as integers, then decoded again.
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) && strings.HasPrefix(typ.Value, "number") && jsonKind(typ.Type.Kind().String()) == "an integer" {
+			if rewritten, ok := integralNumbersAsIntegers(body); ok {
+				return decodeJSON(rewritten, dst)
+			}
+		}
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return invalidField("body", fmt.Sprintf("unexpected data after the JSON value at offset %d", dec.InputOffset()))
 	}
 	return nil
+}
+
+// nullAt names where the first null of a JSON document is ("salary.min", "tags[2]", "body"
+// for the whole document), or "" when there is none (or the document is malformed, which the
+// decoder reports).
+func nullAt(body []byte) string {
+	if !bytes.Contains(body, []byte("null")) {
+		return ""
+	}
+	type frame struct {
+		object, expectKey bool
+		key               string
+		index             int
+	}
+	var stack []frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if n := len(stack); n > 0 {
+			top := &stack[n-1]
+			if top.object && top.expectKey {
+				top.key, top.expectKey = tok.(string), false
+				continue
+			}
+			// tok starts a value of the enclosing object or array.
+			top.expectKey = top.object
+			top.index++
+		}
+		if tok == nil {
+			var path strings.Builder
+			for _, f := range stack {
+				if f.object {
+					if path.Len() > 0 {
+						path.WriteByte('.')
+					}
+					path.WriteString(f.key)
+				} else {
+					fmt.Fprintf(&path, "[%d]", f.index-1)
+				}
+			}
+			if path.Len() == 0 {
+				return "body"
+			}
+			return path.String()
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, frame{object: d == '{', expectKey: d == '{'})
+		}
+	}
+}
+
+// integralNumbersAsIntegers rewrites the numbers of a JSON document that have a fraction or
+// an exponent but an int64 value (2864.0, 1e3) as plain integers; ok is false when there
+// is none.
+func integralNumbersAsIntegers(body []byte) (rewritten []byte, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil, false
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				x[k] = walk(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e)
+			}
+		case json.Number:
+			if _, err := x.Int64(); err == nil {
+				return x
+			}
+			if f, _, err := big.ParseFloat(x.String(), 10, 256, big.ToNearestEven); err == nil && f.IsInt() {
+				if n, acc := f.Int64(); acc == big.Exact {
+					ok = true
+					return json.Number(strconv.FormatInt(n, 10))
+				}
+			}
+		}
+		return v
+	}
+	v = walk(v)
+	if !ok {
+		return nil, false
+	}
+	rewritten, err := json.Marshal(v)
+	return rewritten, err == nil
 }
 
 // jsonError turns an encoding/json error into a 400 problem naming the field at fault.
@@ -151,16 +266,20 @@ func fromValidation(err error) error {
 	return apperr.InvalidFields(fields...)
 }
 
-// ifMatch reads If-Match as a stream version: 3, "3" or W/"3". Absent is 0 (no check).
+// ifMatchPattern is the grammar of If-Match: a stream version as a number or as the ETag
+// this API sends (3, "3" or W/"3"); nothing else, so the OpenAPI document can state it
+// exactly. 18 digits cannot overflow an int64.
+var ifMatchPattern = regexp.MustCompile(`^(?:[1-9][0-9]{0,17}|(?:W/)?"[1-9][0-9]{0,17}")$`)
+
+// ifMatch reads If-Match as a stream version. Absent (or empty) is 0 (no check).
 func ifMatch(r *http.Request) (int64, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" {
 		return 0, nil
 	}
-	h = strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
-	v, err := strconv.ParseInt(h, 10, 64)
-	if err != nil || v < 1 {
-		return 0, invalidField("If-Match", "must be the stream version the change is based on, a positive integer")
+	if !ifMatchPattern.MatchString(h) {
+		return 0, invalidField("If-Match", "must be the stream version the change is based on, a positive integer (3, \"3\" or W/\"3\")")
 	}
+	v, _ := strconv.ParseInt(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64) // the pattern admits only int64s
 	return v, nil
 }

@@ -220,7 +220,12 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		}
 		writeProblem(w, Problem{Type: problemTypeBase + "not-found", Title: "Not found", Status: http.StatusNotFound, Detail: "no route " + r.URL.Path, Instance: requestIDFrom(r.Context())})
 	}), requestID, s.accessLog)
-	s.router.MethodNotAllowedHandler = chain(http.HandlerFunc(methodNotAllowed), requestID, s.accessLog)
+	// A 405 names the methods the path takes (RFC 9110 requires Allow), whichever of the two
+	// handlers gorilla/mux picks for the mismatch.
+	s.router.MethodNotAllowedHandler = chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(s.allowedMethods(r), ", "))
+		methodNotAllowed(w, r)
+	}), requestID, s.accessLog)
 
 	s.registerHealthRoutes()
 	s.registerMetricsRoute(cfg.Gatherer)
