@@ -142,13 +142,15 @@ func newWorld(c client, webhookSecret, employer, companyID, candidate string, ro
 		w.rebuild = c.must(c.do("POST", "/v1/admin/projections/JobSearchProjector/rebuild", operatorToken, nil), 202).str("rebuild_id")
 		return w
 	}
-	w.job, _ = postAndPay(c, webhookSecret, employer, "Matrix job", "standard")
+	var published string
+	w.job, published = postAndPay(c, webhookSecret, employer, "Matrix job", "standard")
 	applied := c.must(c.do("POST", "/v1/jobs/"+w.job+"/applications", candidate, map[string]any{"resume_url": "https://cv.test/owner.pdf"}), 201)
 	w.application = applied.str("id")
 	draft := c.must(c.do("POST", "/v1/jobs", employer, jobBody()), 201)
 	w.draft = draft.str("id")
 	// The queries answer from projections: let them catch up once, as the owner, so the
 	// matrix's own requests carry no consistency token.
+	readable(c, "/v1/jobs/"+w.job, "", published)
 	readable(c, "/v1/jobs/"+w.draft, employer, draft.str("consistency_token"))
 	readable(c, "/v1/jobs/"+w.job+"/applications", employer, applied.str("consistency_token"))
 	return w
