@@ -9,6 +9,10 @@
 // events at or below it; the search projector also writes Elasticsearch documents with
 // external versions taken from the job stream.
 //
+// Definitions is the one list of projections (the runner, rebuilds, status and dead-letter
+// replay use it); Versions is the one owner of the projection_versions and
+// projection_rebuilds tables.
+//
 // It is an adapter: it imports domain/, eventstore/ (envelopes, registry), bus/ and
 // readmodels/ (the shapes it writes), never commands/ or api/.
 package projections

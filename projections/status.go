@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jobboard/jobboard/readmodels"
@@ -47,31 +46,24 @@ type ProjectionStatus struct {
 	Rebuild *RebuildStatus `json:"rebuild,omitempty"`
 }
 
-// Status reports every projection that has a live version (GET /v1/admin/projections).
+// Status reports every projection of Definitions that has a live version (GET
+// /v1/admin/projections).
 func Status(ctx context.Context, pool *pgxpool.Pool, cfg StatusConfig) ([]ProjectionStatus, error) {
 	if cfg.LagWindow <= 0 {
 		cfg.LagWindow = 100000
 	}
-	rows, err := pool.Query(ctx, `SELECT projection FROM projection_versions WHERE state = 'live' ORDER BY projection`)
-	if err != nil {
-		return nil, fmt.Errorf("list projections: %w", err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	versions := &Versions{pool: pool}
+	names := Names()
 	out := make([]ProjectionStatus, 0, len(names))
 	for _, name := range names {
-		s, err := projectionStatus(ctx, pool, name, cfg)
+		t, err := versions.Live(ctx, name)
+		if errors.Is(err, readmodels.ErrNoLiveVersion) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		s, err := projectionStatus(ctx, pool, versions, t, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -80,15 +72,12 @@ func Status(ctx context.Context, pool *pgxpool.Pool, cfg StatusConfig) ([]Projec
 	return out, nil
 }
 
-func projectionStatus(ctx context.Context, pool *pgxpool.Pool, name string, cfg StatusConfig) (ProjectionStatus, error) {
-	t, err := readmodels.LiveTarget(ctx, pool, name)
-	if err != nil {
-		return ProjectionStatus{}, err
-	}
+func projectionStatus(ctx context.Context, pool *pgxpool.Pool, versions *Versions, t readmodels.Target, cfg StatusConfig) (ProjectionStatus, error) {
+	name := t.Projection
 	s := ProjectionStatus{Name: name, Version: t.Version, State: StateLive}
 	var oldest *time.Time
 	// Both projections consume every stream type; the query counts every event.
-	err = pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*), min(e.recorded_at) FROM events e
+	err := pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*), min(e.recorded_at) FROM events e
 		LEFT JOIN %s.applied_streams a ON a.stream_id = e.stream_id
 		WHERE e.global_position > (SELECT coalesce(max(global_position), 0) FROM events) - $1
 		  AND e.stream_version > coalesce(a.version, 0)`, t.Schema), cfg.LagWindow).Scan(&s.LagEvents, &oldest)
@@ -103,12 +92,11 @@ func projectionStatus(ctx context.Context, pool *pgxpool.Pool, name string, cfg 
 		FROM projection_dead_letters WHERE projection = $1 AND replayed_at IS NULL`, name).Scan(&s.DeadLetters, &s.LastError); err != nil {
 		return s, fmt.Errorf("dead letters of %s: %w", name, err)
 	}
-	latest, err := scanRebuild(pool.QueryRow(ctx, `SELECT `+rebuildColumns+` FROM projection_rebuilds
-		WHERE projection = $1 ORDER BY started_at DESC LIMIT 1`, name))
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return s, fmt.Errorf("latest rebuild of %s: %w", name, err)
+	latest, ok, err := versions.latestRebuild(ctx, name)
+	if err != nil {
+		return s, err
 	}
-	if err == nil {
+	if ok {
 		switch {
 		case !latest.Finished():
 			s.State = StateRebuilding

@@ -9,14 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/history"
-	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/internal/app"
 )
 
 func newEventsCommand() *cobra.Command {
@@ -96,13 +95,13 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not RFC 3339 (2006-01-02T15:04:05Z), a date (2006-01-02) or a duration ago (72h)", s)
 }
 
-// historyDeps is what the events commands open: a store that reads rows as stored (no
-// registry), the registry to upcast with, and the catalog.
+// historyDeps is what the events commands use, from the program's adapters (app.Open): a
+// store that reads rows as stored (no registry), the registry to upcast with, and the
+// catalog.
 type historyDeps struct {
-	pool     *pgxpool.Pool
-	store    *eventstore.Store
-	registry *eventstore.Registry
-	catalog  *history.Catalog
+	*app.Adapters
+	stored  *eventstore.Store
+	catalog *history.Catalog
 }
 
 func openHistory(cmd *cobra.Command) (*historyDeps, error) {
@@ -110,25 +109,21 @@ func openHistory(cmd *cobra.Command) (*historyDeps, error) {
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.New(cmd.Context(), cfg.DatabaseURL)
+	a, err := app.Open(cmd.Context(), cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	d := &historyDeps{pool: pool}
-	if d.store, err = eventstore.NewStore(pool, eventstore.StoreConfig{Logger: log}); err != nil {
-		pool.Close()
 		return nil, err
 	}
-	if d.registry, err = repository.NewRegistry(); err != nil {
-		pool.Close()
+	d := &historyDeps{Adapters: a}
+	if d.stored, err = a.StoredEvents(); err != nil {
+		a.Close()
 		return nil, err
 	}
-	d.catalog, _ = history.NewCatalog(pool)
+	d.catalog, _ = history.NewCatalog(a.Pool())
 	return d, nil
 }
 
 func (d *historyDeps) after(ctx context.Context, globalPosition int64) (eventstore.Position, error) {
-	p, err := d.store.PositionOf(ctx, globalPosition)
+	p, err := d.stored.PositionOf(ctx, globalPosition)
 	if err != nil {
 		return p, fmt.Errorf("--after: %w", err)
 	}
@@ -210,7 +205,7 @@ func runExport(cmd *cobra.Command, replay bool, f filterFlags, format, out strin
 	if err != nil {
 		return err
 	}
-	defer d.pool.Close()
+	defer d.Close()
 	after, err := d.after(ctx, f.after)
 	if err != nil {
 		return err
@@ -223,9 +218,9 @@ func runExport(cmd *cobra.Command, replay bool, f filterFlags, format, out strin
 		cfg.Progress = pp.progress
 	}
 	if replay {
-		cfg.Upcast = d.registry
+		cfg.Upcast = d.Registry()
 	}
-	x, err := history.NewExporter(d.store, cfg)
+	x, err := history.NewExporter(d.stored, cfg)
 	if err != nil {
 		return err
 	}
@@ -304,7 +299,7 @@ NDJSON line each (the relay's envelope), flushed as they arrive so pipes see the
 			if err != nil {
 				return err
 			}
-			defer d.pool.Close()
+			defer d.Close()
 			var after eventstore.Position
 			if cmd.Flags().Changed("after") {
 				after, err = d.after(ctx, f.after)
@@ -314,8 +309,8 @@ NDJSON line each (the relay's envelope), flushed as they arrive so pipes see the
 			if err != nil {
 				return err
 			}
-			err = history.Tail(ctx, d.store, cmd.OutOrStdout(), history.TailConfig{
-				After: after, Filter: filter, Upcast: d.registry, BatchSize: batch,
+			err = history.Tail(ctx, d.stored, cmd.OutOrStdout(), history.TailConfig{
+				After: after, Filter: filter, Upcast: d.Registry(), BatchSize: batch,
 			})
 			if errors.Is(err, context.Canceled) {
 				return nil // Ctrl-C

@@ -1,5 +1,7 @@
-// Command jobboard is the whole system in one binary: `serve` runs the API (and, as they
-// land, the relay, projectors and scheduler), `migrate` manages the schema.
+// Command jobboard is the whole system in one binary: `serve` runs the API, the relay, the
+// projectors and the scheduler, `migrate` manages the schema, and the operator and analyst
+// commands (`projections`, `events`, `seed`) work on the same adapters, which they take
+// from internal/app.Open: this package only turns flags and environment into a Config.
 package main
 
 import (

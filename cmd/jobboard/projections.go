@@ -10,23 +10,19 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/internal/app"
 	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/readmodels"
-	"github.com/jobboard/jobboard/repository"
 )
 
-// projectionDeps are what the projections commands use.
+// projectionDeps are what the projections commands use: the program's adapters (app.Open),
+// a Rebuilder and the dead letters over them.
 type projectionDeps struct {
-	pool      *pgxpool.Pool
-	es        *elasticsearch.Client
-	registry  *eventstore.Registry
+	*app.Adapters
 	rebuilder *projections.Rebuilder
 	dead      *projections.DeadLetters
 }
@@ -41,46 +37,27 @@ func openProjections(cmd *cobra.Command, f *projectionFlags) (*projectionDeps, f
 	if err != nil {
 		return nil, nil, err
 	}
-	// The index names follow ELASTICSEARCH_INDEX_PREFIX unless the flags say otherwise.
-	if fl := cmd.Flags().Lookup("search-alias"); fl == nil || !fl.Changed {
-		f.alias = cfg.SearchAlias()
-	}
-	if fl := cmd.Flags().Lookup("index-prefix"); fl == nil || !fl.Changed {
-		f.indexPrefix = cfg.SearchIndexPrefix()
-	}
-	d := &projectionDeps{}
-	if d.pool, err = pgxpool.New(cmd.Context(), cfg.DatabaseURL); err != nil {
-		return nil, nil, fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	closeAll := func() {
-		if d.rebuilder != nil {
-			_ = d.rebuilder.Close()
-		}
-		d.pool.Close()
-	}
-	fail := func(err error) (*projectionDeps, func(), error) {
-		closeAll()
+	a, err := app.Open(cmd.Context(), cfg, log)
+	if err != nil {
 		return nil, nil, err
 	}
-	if d.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{cfg.ElasticsearchURL}}); err != nil {
-		return fail(fmt.Errorf("elasticsearch client: %w", err))
-	}
-	if d.registry, err = repository.NewRegistry(); err != nil {
-		return fail(err)
-	}
-	store, err := eventstore.NewStore(d.pool, eventstore.StoreConfig{Registry: d.registry, Logger: log})
-	if err != nil {
-		return fail(err)
-	}
-	if d.rebuilder, err = projections.NewRebuilder(d.pool, d.es, store, d.registry, projections.RebuilderConfig{
-		SearchAlias: f.alias, IndexPrefix: f.indexPrefix, BatchSize: f.batch, Logger: log,
+	d := &projectionDeps{Adapters: a}
+	// The index names follow ELASTICSEARCH_INDEX_PREFIX unless the flags say otherwise.
+	if d.rebuilder, err = a.NewRebuilder(projections.RebuilderConfig{
+		SearchAlias: f.alias, IndexPrefix: f.indexPrefix, BatchSize: f.batch,
 	}); err != nil {
-		return fail(err)
+		a.Close()
+		return nil, nil, err
 	}
-	if d.dead, err = projections.NewDeadLetters(d.pool, d.registry); err != nil {
-		return fail(err)
+	if d.dead, err = a.DeadLetters(); err != nil {
+		_ = d.rebuilder.Close()
+		a.Close()
+		return nil, nil, err
 	}
-	return d, closeAll, nil
+	return d, func() {
+		_ = d.rebuilder.Close()
+		a.Close()
+	}, nil
 }
 
 func newProjectionsCommand() *cobra.Command {
@@ -116,7 +93,7 @@ func newProjectionsStatusCommand(f *projectionFlags) *cobra.Command {
 				return err
 			}
 			defer done()
-			all, err := projections.Status(cmd.Context(), d.pool, projections.StatusConfig{})
+			all, err := projections.Status(cmd.Context(), d.Pool(), projections.StatusConfig{})
 			if err != nil {
 				return err
 			}
@@ -339,16 +316,7 @@ func newProjectionsDLQCommand(f *projectionFlags) *cobra.Command {
 				return err
 			}
 			defer done()
-			var p projections.Projector
-			switch args[0] {
-			case readmodels.ReadTablesProjection:
-				p, err = projections.NewReadTablesProjector(d.pool, projections.ReadTablesConfig{FollowLive: true})
-			case readmodels.JobSearchProjection:
-				p, err = projections.NewJobSearchProjector(d.pool, d.es, projections.JobSearchConfig{FollowLive: true})
-			default:
-				err = fmt.Errorf("%w: %q (the projections are %s, %s)", projections.ErrUnknownProjection, args[0],
-					readmodels.JobSearchProjection, readmodels.ReadTablesProjection)
-			}
+			p, err := d.LiveProjector(args[0])
 			if err != nil {
 				return err
 			}

@@ -5,11 +5,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
-	"github.com/jobboard/jobboard/eventstore"
-	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/internal/app"
 	"github.com/jobboard/jobboard/seed"
 )
 
@@ -52,20 +50,12 @@ today 00:00 UTC. Seeding the same seed twice into one database is refused: pick 
 				return err
 			}
 			ctx := cmd.Context()
-			pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
-			if err != nil {
-				return fmt.Errorf("connect to PostgreSQL: %w", err)
-			}
-			defer pool.Close()
-			reg, err := repository.NewRegistry()
+			a, err := app.Open(ctx, cfg, log)
 			if err != nil {
 				return err
 			}
-			store, err := eventstore.NewStore(pool, eventstore.StoreConfig{Registry: reg, Logger: log})
-			if err != nil {
-				return err
-			}
-			s, err := seed.NewSeeder(pool, store, seed.Config{
+			defer a.Close()
+			s, err := seed.NewSeeder(a.Pool(), a.Store(), seed.Config{
 				Events: events, Seed: seedValue, End: endAt, Span: span,
 				StandardPrice: cfg.ListingPriceStandard, FeaturedPrice: cfg.ListingPriceFeatured,
 				ListingCurrency: cfg.ListingCurrency, ListingDuration: cfg.ListingDuration,

@@ -1,5 +1,7 @@
 // Package app wires every adapter into the running program. It is the only package that
-// knows them all; cmd/jobboard only turns flags and environment into a Config.
+// knows them all: Open builds the adapters `serve` (Main) and the CLI's operator and
+// analyst commands share; cmd/jobboard turns flags and environment into a Config and asks
+// Open for what a command needs.
 package app
 
 import (
@@ -11,14 +13,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/jobboard/jobboard/api"
-	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/repository"
 )
 
@@ -27,13 +26,12 @@ type Main struct {
 	cfg Config
 	log *slog.Logger
 
-	pool     *pgxpool.Pool
-	registry *eventstore.Registry
-	store    *eventstore.Store
-	repo     *repository.EventStore
-	metrics  *prometheus.Registry
-	es       *elasticsearch.Client
-	workers  workers
+	// Adapters are the pool, the event store and registry, Elasticsearch and the
+	// projection versions, opened by Run.
+	*Adapters
+	repo    *repository.EventStore
+	metrics *prometheus.Registry
+	workers workers
 	// closers release what the roles opened, in reverse order, after the workers stopped.
 	closers []func() error
 	ln      net.Listener
@@ -59,31 +57,13 @@ func New(cfg Config, log *slog.Logger) (*Main, error) {
 // Run connects the adapters and starts serving; it returns once the listener is open.
 // Dependencies that are down do not stop it: /readyz reports them until they come back.
 func (m *Main) Run(ctx context.Context) error {
-	poolCfg, err := pgxpool.ParseConfig(m.cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	poolCfg.MaxConns = int32(m.cfg.databaseMaxConns())
-	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
-	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	m.pool = pool
-	m.registry, err = repository.NewRegistry()
-	if err != nil {
+	var err error
+	if m.Adapters, err = Open(ctx, m.cfg, m.log); err != nil {
 		return err
 	}
-	m.store, err = eventstore.NewStore(pool, eventstore.StoreConfig{Registry: m.registry, Logger: m.log})
+	m.repo, err = repository.NewEventStore(m.pool, m.store)
 	if err != nil {
 		return err
-	}
-	m.repo, err = repository.NewEventStore(pool, m.store)
-	if err != nil {
-		return err
-	}
-	m.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{m.cfg.ElasticsearchURL}})
-	if err != nil {
-		return fmt.Errorf("elasticsearch: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -193,8 +173,8 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("http: %w", err))
 		}
 	}
-	if m.pool != nil {
-		m.pool.Close()
+	if m.Adapters != nil {
+		m.Adapters.Close()
 	}
 	return errors.Join(errs...)
 }

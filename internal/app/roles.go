@@ -102,25 +102,14 @@ func (c Config) SearchAlias() string {
 }
 func (c Config) SearchIndexPrefix() string { return c.ElasticsearchIndexPrefix + "jobs" }
 
-// adoptIndexPrefix points the registered search versions at this deployment's index names:
-// the migration registers version 1 as "jobs-v1", without ELASTICSEARCH_INDEX_PREFIX.
-func (m *Main) adoptIndexPrefix(ctx context.Context) error {
-	p := m.cfg.ElasticsearchIndexPrefix
-	if p == "" {
-		return nil
-	}
-	_, err := m.pool.Exec(ctx, `UPDATE projection_versions SET es_index = $1 || es_index
-		WHERE es_index IS NOT NULL AND left(es_index, length($1)) <> $1`, p)
-	return err
-}
-
 // ensureLiveSearchIndex creates the live version's search index (with its mapping) and the
 // alias if they are missing; a promoted version N+1 stays live across restarts.
 func (m *Main) ensureLiveSearchIndex(ctx context.Context) error {
-	if err := m.adoptIndexPrefix(ctx); err != nil {
+	// The migration registers version 1 as "jobs-v1", without ELASTICSEARCH_INDEX_PREFIX.
+	if err := m.versions.AdoptIndexPrefix(ctx, m.cfg.ElasticsearchIndexPrefix); err != nil {
 		return err
 	}
-	live, err := readmodels.LiveTarget(ctx, m.pool, readmodels.JobSearchProjection)
+	live, err := m.versions.Live(ctx, readmodels.JobSearchProjection)
 	if err != nil {
 		return err
 	}
@@ -136,17 +125,13 @@ func (m *Main) startProjectors(ctx context.Context) error {
 		return fmt.Errorf("dead-letter publisher: %w", err)
 	}
 	m.closers = append(m.closers, dlq.Close)
-	// Both follow the live version of the registry, so a rebuild's promotion moves them to
+	// They follow the live version of the registry, so a rebuild's promotion moves them to
 	// the new version without losing an event (projections/README.md).
-	tables, err := projections.NewReadTablesProjector(m.pool, projections.ReadTablesConfig{FollowLive: true})
+	projectors, err := projections.LiveProjectors(m.Projections())
 	if err != nil {
 		return err
 	}
-	search, err := projections.NewJobSearchProjector(m.pool, m.es, projections.JobSearchConfig{FollowLive: true})
-	if err != nil {
-		return err
-	}
-	deadLetters, err := projections.NewDeadLetters(m.pool, m.registry)
+	deadLetters, err := m.DeadLetters()
 	if err != nil {
 		return err
 	}
@@ -164,7 +149,7 @@ func (m *Main) startProjectors(ctx context.Context) error {
 		Registry:      m.registry,
 		Metrics:       m.metrics,
 		Logger:        m.log,
-	}, tables, search)
+	}, projectors...)
 	if err != nil {
 		return err
 	}
