@@ -51,6 +51,9 @@ var imports = map[string]rule{
 		may:    []string{"domain", "internal/apperr", uuid},
 		stdNot: []string{"net/http", "database/sql"},
 	},
+	// The in-memory store and the acceptance suite every commands.EventStore passes.
+	"commands/memstore":       {may: []string{"commands", "domain"}},
+	"commands/eventstoretest": {may: []string{"commands", "domain"}},
 	// The application layer: every use case behind one shape, for every front door.
 	"application": {may: []string{"domain", "commands", "readmodels", "internal/apperr", "internal/consistency"}},
 
