@@ -182,13 +182,6 @@ func (s *Store) Credentials(role commands.Role) int {
 	return n
 }
 
-// Claim returns the stream holding a claim, "" if none.
-func (s *Store) Claim(scope, key string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.claims[claimKey{scope, key}]
-}
-
 // Scheduled returns when a job's listing is scheduled to expire; ok is false if it is not.
 func (s *Store) Scheduled(jobID string) (expiresAt time.Time, ok bool) {
 	s.mu.Lock()
