@@ -80,24 +80,6 @@ func TestRegisterCompany(t *testing.T) {
 	})
 }
 
-func TestRegisterCandidate(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	ctx := ctxFor(t)
-	res := w.mustRegisterCandidate(t, "ada@example.com")
-	if !strings.HasPrefix(res.Token, commands.CandidateTokenPrefix) {
-		t.Fatalf("token %q", res.Token)
-	}
-	role, subject, found, err := w.creds.Lookup(ctx, res.Token)
-	if err != nil || !found || role != commands.RoleCandidate || subject != res.ID {
-		t.Fatalf("Lookup = %q %q %v %v", role, subject, found, err)
-	}
-	_, err = w.registerCandidate.Handle(ctx, commands.RegisterCandidate{Input: domain.CandidateInput{Name: "Ada", Email: "ADA@example.com"}})
-	wantCode(t, err, apperr.Conflict)
-	// A company may use the address a candidate uses: the scopes differ.
-	w.mustRegisterCompany(t, "ada@example.com")
-}
-
 // TestConcurrentDuplicateRegistrationsOneWins races many registrations of one address in
 // different spellings: exactly one succeeds, the others are conflicts, and only one event,
 // claim and credential are stored.

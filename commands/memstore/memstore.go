@@ -52,7 +52,6 @@ func New() *Store {
 		claims:      map[claimKey]string{},
 		credentials: map[string]commands.Credential{},
 		schedule:    map[string]*scheduled{},
-		appended:    map[string][]commands.Metadata{},
 		counts:      map[string]int{},
 	}
 }
@@ -107,7 +106,6 @@ func (s *Store) Append(ctx context.Context, req commands.AppendRequest) (int64, 
 	}
 	st.events = append(st.events, req.Events...)
 	for _, e := range req.Events {
-		s.appended[req.StreamID] = append(s.appended[req.StreamID], req.Metadata)
 		s.counts[e.EventType()]++
 	}
 	for _, c := range req.Claims {
@@ -182,6 +180,13 @@ func (s *Store) Credentials(role commands.Role) int {
 	return n
 }
 
+// Claim returns the stream holding a claim, "" if none.
+func (s *Store) Claim(scope, key string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claims[claimKey{scope, key}]
+}
+
 // Scheduled returns when a job's listing is scheduled to expire; ok is false if it is not.
 func (s *Store) Scheduled(jobID string) (expiresAt time.Time, ok bool) {
 	s.mu.Lock()
@@ -209,11 +214,4 @@ func (s *Store) CountEvents(eventType, streamID string) int {
 		}
 	}
 	return n
-}
-
-// Metadata returns the metadata each event of a stream was appended with, in version order.
-func (s *Store) Metadata(streamID string) []commands.Metadata {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.appended[streamID])
 }

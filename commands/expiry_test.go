@@ -1,4 +1,4 @@
-package repository_test
+package commands_test
 
 import (
 	"context"
