@@ -25,7 +25,6 @@ type Store struct {
 	claims      map[claimKey]string            // → stream id
 	credentials map[string]commands.Credential // by token hash
 	schedule    map[string]*scheduled          // by job id
-	appended    map[string][]commands.Metadata // by stream id, one per event
 	counts      map[string]int                 // events by type
 }
 
