@@ -54,7 +54,7 @@ vet: $(STATICCHECK) # no file is built only without the faults tag, so this vets
 
 ## unit: the tests that need no engine
 unit:
-	$(GO) test -count=1 ./domain/...
+	$(GO) test -count=1 ./domain/... ./commands/... ./internal/boundaries/
 
 ## bench: the benchmarks behind docs/BENCHMARKS.md (needs the stack)
 bench: stack
