@@ -7,5 +7,7 @@
 //
 // The package declares the ports it needs (EventStore, PaymentGateway, DueListings, Clock,
 // IDGenerator); adapters implement them and cmd/ wires them. It must not import the event
-// store, pgx, Stripe or net/http: imports_test.go fails on such an import.
+// store, pgx, Stripe or net/http: the module's import table (internal/boundaries) fails on
+// such an import. Handler tests run on the in-memory store (commands/memstore), which passes
+// the same acceptance suite (commands/eventstoretest) as the PostgreSQL one.
 package commands

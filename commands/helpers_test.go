@@ -8,15 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/jobboard/jobboard/commands"
+	"github.com/jobboard/jobboard/commands/memstore"
 	"github.com/jobboard/jobboard/domain"
-	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/internal/apperr"
-	"github.com/jobboard/jobboard/internal/testenv"
-	"github.com/jobboard/jobboard/payments"
-	"github.com/jobboard/jobboard/repository"
 )
 
 // testClock is a clock tests move by hand.
@@ -37,11 +32,14 @@ func (c *testClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// world is the write side wired on a fresh database and stripe-mock.
+// world is the write side wired on an in-memory store (commands/memstore, which passes the
+// same acceptance suite as the PostgreSQL store) and a recording payment gateway: no engine.
+// The handler tests that are about PostgreSQL or stripe-mock themselves are in
+// repository/commands_*_test.go.
 type world struct {
-	pool    *pgxpool.Pool
-	store   *repository.EventStore
-	creds   *repository.Credentials
+	store *memstore.Store
+	// creds is the store too: it looks tokens up as repository.Credentials does.
+	creds   *memstore.Store
 	clock   *testClock
 	prices  commands.ListingPrices
 	gateway commands.PaymentGateway
@@ -65,35 +63,9 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	dsn := testenv.NewDatabase(t)
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 20
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	reg, err := repository.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, err := eventstore.NewStore(pool, eventstore.StoreConfig{Registry: reg, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &world{pool: pool, clock: &testClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
-	if w.store, err = repository.NewEventStore(pool, es); err != nil {
-		t.Fatal(err)
-	}
-	if w.creds, err = repository.NewCredentials(pool); err != nil {
-		t.Fatal(err)
-	}
-	if w.gateway, err = payments.NewStripeGateway(payments.StripeConfig{SecretKey: "sk_test_123", APIBase: testenv.StripeAPIBase(t), Logger: quietLogger()}); err != nil {
-		t.Fatal(err)
-	}
+	store := memstore.New()
+	w := &world{store: store, creds: store, gateway: newRecordingGateway(), clock: &testClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
+	var err error
 	std, _ := domain.NewMoney(4900, "EUR")
 	feat, _ := domain.NewMoney(9900, "EUR")
 	w.prices = commands.ListingPrices{Standard: std, Featured: feat, Duration: 30 * 24 * time.Hour}
@@ -207,12 +179,7 @@ func (w *world) mustPublishJob(t *testing.T, companyID string) string {
 // countEvents counts stored events of a type, in one stream or ("" stream) everywhere.
 func (w *world) countEvents(t *testing.T, eventType, streamID string) int {
 	t.Helper()
-	var n int
-	if err := w.pool.QueryRow(ctxFor(t), `SELECT count(*) FROM events WHERE event_type = $1 AND ($2 = '' OR stream_id = $2)`,
-		eventType, streamID).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return w.store.CountEvents(eventType, streamID)
 }
 
 func wantCode(t *testing.T, err error, want apperr.Code) {

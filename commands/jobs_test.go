@@ -122,10 +122,9 @@ func TestJobListingLifecycle(t *testing.T) {
 		if paid, published := w.countEvents(t, domain.EventListingPaid, job.ID), w.countEvents(t, domain.EventJobPublished, job.ID); paid != 1 || published != 1 {
 			t.Fatalf("%d listing_paid, %d job_published events, want 1 each", paid, published)
 		}
-		var expiresAt time.Time
-		if err := w.pool.QueryRow(ctx, `SELECT expires_at FROM listing_schedule WHERE job_id = $1`, job.ID).Scan(&expiresAt); err != nil ||
+		if expiresAt, scheduled := w.store.Scheduled(job.ID); !scheduled ||
 			!expiresAt.Equal(w.clock.Now().Add(30*24*time.Hour)) {
-			t.Fatalf("scheduled expiry %v, %v", expiresAt, err)
+			t.Fatalf("scheduled expiry %v, %v", expiresAt, scheduled)
 		}
 	})
 	t.Run("a published job of another company is forbidden to act on", func(t *testing.T) {
@@ -145,9 +144,7 @@ func TestJobListingLifecycle(t *testing.T) {
 		if err != nil || again.Version != 7 {
 			t.Fatalf("CloseJob again = %+v, %v", again, err)
 		}
-		var n int
-		_ = w.pool.QueryRow(ctx, `SELECT count(*) FROM listing_schedule WHERE job_id = $1`, job.ID).Scan(&n)
-		if n != 0 {
+		if _, scheduled := w.store.Scheduled(job.ID); scheduled {
 			t.Fatal("closed job is still scheduled")
 		}
 		_, err = w.updateJob.Handle(ctx, commands.UpdateJob{Caller: employer(company), JobID: job.ID, Patch: domain.JobDetailsPatch{Title: ptr("Closed")}})

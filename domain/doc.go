@@ -5,8 +5,8 @@
 //
 // The package is pure: it imports the standard library only — no database, broker, HTTP,
 // Stripe or UUID packages — so the rules can be read, tested and replayed without
-// infrastructure. Time and identifiers are passed in by the caller. imports_test.go fails
-// the build of the tests if a non-standard import creeps in.
+// infrastructure. Time and identifiers are passed in by the caller. The module's import
+// table (internal/boundaries) fails the tests if a non-standard import creeps in.
 //
 // Conventions:
 //   - Aggregates have unexported state; they change only by recording an event, which

@@ -146,9 +146,6 @@ func NewRelay(store *Store, pub message.Publisher, cfg RelayConfig) (*Relay, err
 // Active reports whether this relay currently holds the lock and publishes.
 func (r *Relay) Active() bool { return r.active.Load() }
 
-// errStandby: another relay holds the lock.
-var errStandby = errors.New("another relay is active")
-
 // Run relays until ctx is done, then returns ctx's error. It waits as a standby while another
 // relay of the same name is active, and retries database and publish errors with backoff,
 // reconnecting as needed (a PostgreSQL restart included). It starts no goroutine.

@@ -178,14 +178,21 @@ need_java17() {
 
 need_maven() { command -v mvn >/dev/null || apt_install maven; }
 
+# mvn_plain runs Maven quietly with its output on stderr and without terminal colour codes:
+# Debian's Maven 3.8 prints ANSI resets ("ESC[0m") even with -B, -q and style.color=never,
+# so they are stripped and the lines left empty dropped. Maven's exit status is kept.
+mvn_plain() {
+  mvn -q -B -Dstyle.color=never "$@" 2>&1 | { sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -v '^[[:space:]]*$' || true; } >&2
+}
+
 kafka_libs() {
   local libs=$CACHE_DIR/kafka-$KAFKA_VERSION/libs
   if [ ! -f "$libs/.complete" ]; then
     need_maven
     say "stack: fetching Kafka $KAFKA_VERSION jars"
     rm -rf "$libs"; mkdir -p "$libs"
-    mvn -q -B -Dstyle.color=never -f "$ROOT/stack/kafka-pom.xml" -Dkafka.version="$KAFKA_VERSION" \
-      dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime >&2 \
+    mvn_plain -f "$ROOT/stack/kafka-pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+      dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime \
       || die "kafka: could not fetch the broker jars with Maven"
     touch "$libs/.complete"
   fi
@@ -270,8 +277,8 @@ es_home() {
   if [ ! -f "$home/.complete" ]; then
     need_maven
     say "stack: fetching Elasticsearch $ES_VERSION"
-    mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
-      -DoutputDirectory="$CACHE_DIR" >&2 || die "elasticsearch: could not fetch the distribution with Maven"
+    mvn_plain dependency:copy -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
+      -DoutputDirectory="$CACHE_DIR" || die "elasticsearch: could not fetch the distribution with Maven"
     command -v unzip >/dev/null || apt_install unzip
     rm -rf "$home"
     unzip -q -o "$CACHE_DIR/elasticsearch-$ES_VERSION.zip" -d "$CACHE_DIR"

@@ -44,7 +44,7 @@ func (a *appender) appendStreams(ctx context.Context, t testing.TB, prefix strin
 	t.Helper()
 	for i := range n {
 		stream := fmt.Sprintf("%s-%d", prefix, i%17)
-		streamType := []string{"job", "company"}[i%2]
+		var streamType string
 		if i%17%2 == 1 {
 			streamType = "company"
 		} else {
