@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,53 +15,50 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/application"
+	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/internal/apperr"
 )
 
+// fixed is a handler that answers every command or query with r.
+func fixed[Q, R any](r R) application.Handler[Q, R] {
+	return application.HandlerFunc[Q, R](func(context.Context, Q) (R, error) { return r, nil })
+}
+
 // fakeCommands answers every command with a fixed result.
-type fakeCommands struct{}
-
-func (fakeCommands) RegisterCompany(context.Context, RegisterCompanyParams) (RegisteredAccount, error) {
-	return RegisteredAccount{CommandResult: CommandResult{ID: "c1", Version: 1}, Token: "tok"}, nil
-}
-func (fakeCommands) RegisterCandidate(context.Context, RegisterCandidateParams) (RegisteredAccount, error) {
-	return RegisteredAccount{CommandResult: CommandResult{ID: "k1", Version: 1}, Token: "tok"}, nil
-}
-func (fakeCommands) PostJob(context.Context, PostJobParams) (CommandResult, error) {
-	return CommandResult{ID: "j1", Version: 1}, nil
-}
-func (fakeCommands) UpdateJob(context.Context, UpdateJobParams) (CommandResult, error) {
-	return CommandResult{ID: "j1", Version: 2}, nil
-}
-func (fakeCommands) PayForListing(context.Context, PayForListingParams) (ListingPaymentStarted, error) {
-	return ListingPaymentStarted{}, nil
-}
-func (fakeCommands) CloseJob(context.Context, CloseJobParams) (CommandResult, error) {
-	return CommandResult{}, nil
-}
-func (fakeCommands) Apply(context.Context, ApplyParams) (CommandResult, error) {
-	return CommandResult{}, nil
-}
-func (fakeCommands) WithdrawApplication(context.Context, WithdrawApplicationParams) (CommandResult, error) {
-	return CommandResult{}, nil
-}
-func (fakeCommands) ChangeApplicationStatus(context.Context, ChangeApplicationStatusParams) (CommandResult, error) {
-	return CommandResult{}, nil
-}
-func (fakeCommands) ConfirmListingPayment(context.Context, ConfirmListingPaymentParams) (CommandResult, error) {
-	return CommandResult{}, nil
-}
-func (fakeCommands) FailListingPayment(context.Context, FailListingPaymentParams) (CommandResult, error) {
-	return CommandResult{}, nil
-}
-func (fakeCommands) RotateToken(context.Context, RotateTokenParams) (RotatedToken, error) {
-	return RotatedToken{Token: "new-tok"}, nil
+func fakeCommands() *application.Commands {
+	return &application.Commands{
+		RegisterCompany:         fixed[commands.RegisterCompany](commands.RegistrationResult{Result: commands.Result{ID: "c1", Version: 1}, Token: "tok"}),
+		RegisterCandidate:       fixed[commands.RegisterCandidate](commands.RegistrationResult{Result: commands.Result{ID: "k1", Version: 1}, Token: "tok"}),
+		PostJob:                 fixed[commands.PostJob](commands.Result{ID: "j1", Version: 1}),
+		UpdateJob:               fixed[commands.UpdateJob](commands.Result{ID: "j1", Version: 2}),
+		PayForListing:           fixed[commands.PayForListing](commands.PaymentResult{}),
+		CloseJob:                fixed[commands.CloseJob](commands.Result{}),
+		Apply:                   fixed[commands.Apply](commands.Result{}),
+		WithdrawApplication:     fixed[commands.WithdrawApplication](commands.Result{}),
+		ChangeApplicationStatus: fixed[commands.ChangeApplicationStatus](commands.Result{}),
+		ConfirmListingPayment:   fixed[commands.ConfirmListingPayment](commands.Result{}),
+		FailListingPayment:      fixed[commands.FailListingPayment](commands.Result{}),
+		RotateToken:             fixed[commands.RotateToken](commands.RotatedToken{Token: "new-tok"}),
+	}
 }
 
-type fakeCredentials struct{}
+// tokensOf resolves bearer tokens with authenticate. Describe knows no stored token: the
+// API tests run without a database.
+func tokensOf(authenticate func(token string) (Principal, error)) *application.Tokens {
+	return &application.Tokens{
+		Authenticate: application.HandlerFunc[application.Authenticate, commands.Actor](func(_ context.Context, q application.Authenticate) (commands.Actor, error) {
+			p, err := authenticate(q.Token)
+			return commands.Actor{Role: commands.Role(p.Role), ID: p.ID}, err
+		}),
+		Describe: application.HandlerFunc[application.DescribeToken, application.TokenInfo](func(context.Context, application.DescribeToken) (application.TokenInfo, error) {
+			return application.TokenInfo{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
+		}),
+	}
+}
 
-func (fakeCredentials) Authenticate(_ context.Context, token string) (Principal, error) {
+// fakeCredentials knows an employer and a candidate.
+func fakeCredentials(token string) (Principal, error) {
 	switch token {
 	case "employer":
 		return Principal{Role: RoleEmployer, ID: "c1"}, nil
@@ -70,19 +68,17 @@ func (fakeCredentials) Authenticate(_ context.Context, token string) (Principal,
 	return Principal{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
 }
 
-// Describe knows no stored token: the API tests run without a database.
-func (fakeCredentials) Describe(context.Context, string) (TokenInfo, error) {
-	return TokenInfo{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
-}
+// noIdempotency is an Idempotency-Key store that is never reached: the tests that use the
+// default server send no Idempotency-Key.
+type noIdempotency struct{}
 
-type fakeEvents struct{}
-
-func (fakeEvents) ReadAll(context.Context, eventstore.Position, int, eventstore.ReadFilter) ([]eventstore.Event, error) {
-	return nil, nil
+func (noIdempotency) Claim(context.Context, application.IdempotentRequest) (application.StoredAnswer, bool, error) {
+	return application.StoredAnswer{}, false, errors.New("no idempotency store in the API tests")
 }
-func (fakeEvents) PositionOf(context.Context, int64) (eventstore.Position, error) {
-	return eventstore.Position{}, nil
+func (noIdempotency) Finish(context.Context, application.IdempotentRequest, application.StoredAnswer) error {
+	return nil
 }
+func (noIdempotency) Release(context.Context, application.IdempotentRequest) error { return nil }
 
 // testSigningKey signs the consistency tokens of test servers.
 const testSigningKey = "signing-key-for-api-tests-0123456789"
@@ -92,9 +88,12 @@ func newTestServer(t *testing.T, mutate func(*ServerConfig)) *Server {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	cfg := ServerConfig{
-		Registry: reg, Gatherer: reg, Commands: fakeCommands{}, Credentials: fakeCredentials{}, Events: fakeEvents{},
-		Idempotency: &IdempotencyStore{}, OperatorToken: "operator-token-for-tests", StripeWebhookSecret: "whsec_test",
-		Queries: &fakeQueries{}, SigningKey: []byte(testSigningKey),
+		Registry: reg, Gatherer: reg,
+		App: application.Application{
+			Commands: fakeCommands(), Tokens: tokensOf(fakeCredentials), Queries: (&fakeQueries{}).queries(),
+			Idempotency: noIdempotency{},
+		},
+		OperatorToken: "operator-token-for-tests", StripeWebhookSecret: "whsec_test", SigningKey: []byte(testSigningKey),
 	}
 	if mutate != nil {
 		mutate(&cfg)

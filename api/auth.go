@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/jobboard/jobboard/application"
+
 	"context"
 	"net/http"
 	"strings"
@@ -67,11 +69,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if name, ok := s.operatorNamed(token); ok {
 			p = Principal{Role: RoleOperator, ID: name}
 		} else {
-			var err error
-			if p, err = s.cfg.Credentials.Authenticate(r.Context(), token); err != nil {
+			actor, err := s.app.Tokens.Authenticate.Handle(r.Context(), application.Authenticate{Token: token})
+			if err != nil {
 				s.writeError(w, r, err)
 				return
 			}
+			p = Principal{Role: Role(actor.Role), ID: actor.ID}
 		}
 		if rec := accessRecordFrom(r.Context()); rec != nil {
 			rec.actor = p.Actor()

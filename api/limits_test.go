@@ -68,7 +68,7 @@ func TestEveryRouteReadingAQueryStringRefusesOneThatDoesNotParse(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 naming %s", tc.path, a.status, a.raw, tc.field)
 		}
 	}
-	ops := newTestServer(t, func(c *ServerConfig) { c.Admin = &fakeAdmin{} })
+	ops := newTestServer(t, func(c *ServerConfig) { c.App.Admin = (&fakeAdmin{}).admin() })
 	for _, path := range []string{"/v1/admin/events?after=%%%x", "/v1/admin/streams/" + ownerID + "?as_of=%zz"} {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, path, nil)
@@ -138,7 +138,7 @@ func TestTheSearchLimitCountsAnIPv6ClientByIts64(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	s := newTestServer(t, func(c *ServerConfig) {
-		c.Credentials, c.Queries = queryCredentials{}, &fakeQueries{}
+		c.App.Tokens, c.App.Queries = tokensOf(queryCredentials), (&fakeQueries{}).queries()
 		c.SearchRateLimit = RateLimit{PerMinute: 6, Burst: 2}
 		c.TrustForwardedFor = true
 		c.Now = func() time.Time { return now }
@@ -174,7 +174,7 @@ func TestTheEmployerLimitCountsPerPrincipal(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s := newTestServer(t, func(c *ServerConfig) {
 		c.Registry, c.Gatherer = reg, reg
-		c.Credentials = queryCredentials{}
+		c.App.Tokens = tokensOf(queryCredentials)
 		c.EmployerRateLimit = RateLimit{PerMinute: 6, Burst: 2}
 		c.TrustForwardedFor = true
 		c.Now = func() time.Time { return now }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/jobboard/jobboard/application"
+
 	"context"
 	"log/slog"
 	"net/http"
@@ -59,7 +61,9 @@ func requestID(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		// The application's handlers log the same id (their tracing context).
+		ctx := application.WithCorrelationID(context.WithValue(r.Context(), requestIDKey{}, id), id)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

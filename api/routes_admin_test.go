@@ -12,7 +12,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/application"
 	"github.com/jobboard/jobboard/internal/apperr"
 )
 
@@ -32,55 +32,71 @@ type fakeAdmin struct {
 	asOf    []time.Time
 }
 
-func (f *fakeAdmin) Projections(context.Context) ([]ProjectionStatus, error) {
-	return []ProjectionStatus{
+// admin are f's methods as the application's operator handlers; the history is empty.
+func (f *fakeAdmin) admin() *application.Admin {
+	return &application.Admin{
+		Projections:  application.HandlerFunc[application.ListProjections, []application.ProjectionStatus](f.Projections),
+		StartRebuild: application.HandlerFunc[application.StartRebuild, application.RebuildStarted](f.StartRebuild),
+		Rebuild:      application.HandlerFunc[application.GetRebuild, application.RebuildStatus](f.Rebuild),
+		Stream:       application.HandlerFunc[application.GetStream, application.StreamAsOf](f.Stream),
+		Events: application.HandlerFunc[application.ReadEvents, application.EventsPage](func(_ context.Context, q application.ReadEvents) (application.EventsPage, error) {
+			return application.EventsPage{Items: []application.Event{}, NextAfter: q.After}, nil
+		}),
+	}
+}
+
+func (f *fakeAdmin) Projections(context.Context, application.ListProjections) ([]application.ProjectionStatus, error) {
+	return []application.ProjectionStatus{
 		{Name: "JobSearchProjector", Version: 1, State: "live"},
 		{Name: "ReadTablesProjector", Version: 2, State: "rebuilding", LagEvents: 3, LagSeconds: 1.5, DeadLetters: 1, LastError: "boom",
-			Rebuild: &RebuildStatus{ID: knownRebuildID, Projection: "ReadTablesProjector", State: "running"}},
+			Rebuild: &application.RebuildStatus{ID: knownRebuildID, Projection: "ReadTablesProjector", State: "running"}},
 	}, nil
 }
 
-func (f *fakeAdmin) StartRebuild(_ context.Context, projection string) (string, error) {
+func (f *fakeAdmin) StartRebuild(_ context.Context, q application.StartRebuild) (application.RebuildStarted, error) {
+	projection := q.Projection
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.started = append(f.started, projection)
 	if f.startErr != nil {
-		return "", f.startErr
+		return application.RebuildStarted{}, f.startErr
 	}
 	if projection != "ReadTablesProjector" {
-		return "", apperr.New(apperr.NotFound, "no projection named %q", projection)
+		return application.RebuildStarted{}, apperr.New(apperr.NotFound, "no projection named %q", projection)
 	}
-	return knownRebuildID, nil
+	return application.RebuildStarted{RebuildID: knownRebuildID}, nil
 }
 
-func (f *fakeAdmin) Rebuild(_ context.Context, projection, id string) (RebuildStatus, error) {
+func (f *fakeAdmin) Rebuild(_ context.Context, q application.GetRebuild) (application.RebuildStatus, error) {
+	projection, id := q.Projection, q.RebuildID
 	if projection != "ReadTablesProjector" || id != knownRebuildID {
-		return RebuildStatus{}, apperr.New(apperr.NotFound, "no rebuild %s of %s", id, projection)
+		return application.RebuildStatus{}, apperr.New(apperr.NotFound, "no rebuild %s of %s", id, projection)
 	}
 	done := time.Date(2025, 1, 1, 0, 1, 0, 0, time.UTC)
-	return RebuildStatus{ID: id, Projection: projection, FromVersion: 1, ToVersion: 2, State: "done", EventsDone: 10, EventsTotal: 10,
+	return application.RebuildStatus{ID: id, Projection: projection, FromVersion: 1, ToVersion: 2, State: "done", EventsDone: 10, EventsTotal: 10,
 		EventsPerSecond: 5, StartedAt: done.Add(-2 * time.Second), FinishedAt: &done}, nil
 }
 
-func (f *fakeAdmin) Stream(_ context.Context, id string, asOf time.Time) (StreamAsOf, error) {
+func (f *fakeAdmin) Stream(_ context.Context, q application.GetStream) (application.StreamAsOf, error) {
+	id, asOf := q.StreamID, q.AsOf
 	f.mu.Lock()
 	f.asOf = append(f.asOf, asOf)
 	f.mu.Unlock()
 	if id != streamID {
-		return StreamAsOf{}, apperr.New(apperr.NotFound, "no stream %s", id)
+		return application.StreamAsOf{}, apperr.New(apperr.NotFound, "no stream %s", id)
 	}
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	return StreamAsOf{StreamID: id, StreamType: "job", Version: 1,
-		Events: []eventstore.Event{{GlobalPosition: 7, StreamID: id, StreamType: "job", StreamVersion: 1, Type: "job.posted",
+	return application.StreamAsOf{StreamID: id, StreamType: "job", Version: 1,
+		Events: []application.Event{{GlobalPosition: 7, StreamID: id, StreamType: "job", Version: 1, Type: "job.posted",
 			SchemaVersion: 2, Data: json.RawMessage(`{"job_id":"x"}`), RecordedAt: at}},
-		State: &JobState{ID: id, CompanyID: "c1", Status: "awaiting_payment", Details: JobDetailsState{Title: "Go"},
-			PostedAt: at, Payments: []JobPaymentState{}},
+		State: &application.JobState{ID: id, CompanyID: "c1", Status: "awaiting_payment", Details: application.JobDetailsState{Title: "Go"},
+			PostedAt: at, Payments: []application.JobPaymentState{}},
 	}, nil
 }
 
 func newAdminServer(t *testing.T, admin *fakeAdmin) *Server {
 	t.Helper()
-	return newTestServer(t, func(c *ServerConfig) { c.Admin = admin })
+	return newTestServer(t, func(c *ServerConfig) { c.App.Admin = admin.admin() })
 }
 
 // call sends a request and decodes the JSON answer, if any.
@@ -364,8 +380,8 @@ func TestTheOpenAPIDocumentDescribesTheAdminRoutes(t *testing.T) {
 
 func TestServerConfigRequiresCredentialsAndAnOperatorTokenWithAdmin(t *testing.T) {
 	t.Parallel()
-	err := ServerConfig{Admin: &fakeAdmin{}}.Validate()
-	if err == nil || !strings.Contains(err.Error(), "Credentials is required with Admin") || !strings.Contains(err.Error(), "OperatorToken") {
+	err := ServerConfig{App: application.Application{Admin: (&fakeAdmin{}).admin()}}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "App.Tokens is required with App.Admin") || !strings.Contains(err.Error(), "OperatorToken") {
 		t.Fatalf("Validate = %v", err)
 	}
 }

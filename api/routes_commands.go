@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/jobboard/jobboard/commands"
+
 	"net/http"
 	"strconv"
 
@@ -20,13 +22,13 @@ type commandAnswer struct {
 
 // answerOf is the common part of a command's answer; its consistency token, signed here,
 // names the stream the command wrote at its new version.
-func (s *Server) answerOf(r CommandResult) commandAnswer {
+func (s *Server) answerOf(r commands.Result) commandAnswer {
 	return commandAnswer{ID: r.ID, Version: r.Version, ConsistencyToken: s.consistencyToken(r.ID, r.Version)}
 }
 
 // writeCommandAnswer writes a command's answer with the stream version as ETag, so the
 // client can send it back as If-Match.
-func writeCommandAnswer(w http.ResponseWriter, status int, res CommandResult, location string, body any) {
+func writeCommandAnswer(w http.ResponseWriter, status int, res commands.Result, location string, body any) {
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(res.Version, 10)))
 	w.Header().Set("Cache-Control", "no-store")
 	if location != "" && status == http.StatusCreated {
@@ -55,12 +57,12 @@ func (s *Server) handleRegisterCompany(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Commands.RegisterCompany(r.Context(), RegisterCompanyParams{Meta: commandMeta(r), Input: in})
+	res, err := s.app.Commands.RegisterCompany.Handle(r.Context(), commands.RegisterCompany{Caller: caller(r), Input: in})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/companies/"+res.ID, registeredAnswer{s.answerOf(res.CommandResult), res.Token})
+	writeCommandAnswer(w, http.StatusCreated, res.Result, "/v1/companies/"+res.ID, registeredAnswer{s.answerOf(res.Result), res.Token})
 }
 
 func (s *Server) handleRegisterCandidate(w http.ResponseWriter, r *http.Request) {
@@ -69,12 +71,12 @@ func (s *Server) handleRegisterCandidate(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Commands.RegisterCandidate(r.Context(), RegisterCandidateParams{Meta: commandMeta(r), Input: in})
+	res, err := s.app.Commands.RegisterCandidate.Handle(r.Context(), commands.RegisterCandidate{Caller: caller(r), Input: in})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommandAnswer(w, http.StatusCreated, res.CommandResult, "/v1/candidates/"+res.ID, registeredAnswer{s.answerOf(res.CommandResult), res.Token})
+	writeCommandAnswer(w, http.StatusCreated, res.Result, "/v1/candidates/"+res.ID, registeredAnswer{s.answerOf(res.Result), res.Token})
 }
 
 // registerJobRoutes: an employer's jobs and their listing payments.
@@ -92,8 +94,7 @@ type jobAnswer struct {
 }
 
 func (s *Server) handlePostJob(w http.ResponseWriter, r *http.Request) {
-	p, err := requireRole(r.Context(), RoleEmployer)
-	if err != nil {
+	if _, err := requireRole(r.Context(), RoleEmployer); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -102,7 +103,7 @@ func (s *Server) handlePostJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Commands.PostJob(r.Context(), PostJobParams{Meta: commandMeta(r), CompanyID: p.ID, Details: in})
+	res, err := s.app.Commands.PostJob.Handle(r.Context(), commands.PostJob{Caller: caller(r), Details: in})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -111,7 +112,7 @@ func (s *Server) handlePostJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUpdateJob(w http.ResponseWriter, r *http.Request) {
-	p, id, version, err := commandTarget(r, RoleEmployer)
+	id, version, err := commandTarget(r, RoleEmployer)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -121,7 +122,7 @@ func (s *Server) handleUpdateJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Commands.UpdateJob(r.Context(), UpdateJobParams{Meta: commandMeta(r), CompanyID: p.ID, JobID: id, ExpectedVersion: version, Patch: patch})
+	res, err := s.app.Commands.UpdateJob.Handle(r.Context(), commands.UpdateJob{Caller: caller(r), JobID: id, ExpectedVersion: version, Patch: patch})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -140,7 +141,7 @@ type paymentAnswer struct {
 }
 
 func (s *Server) handlePayForListing(w http.ResponseWriter, r *http.Request) {
-	p, id, version, err := commandTarget(r, RoleEmployer)
+	id, version, err := commandTarget(r, RoleEmployer)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -150,7 +151,7 @@ func (s *Server) handlePayForListing(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Commands.PayForListing(r.Context(), PayForListingParams{Meta: commandMeta(r), CompanyID: p.ID, JobID: id, Plan: in.Plan, ExpectedVersion: version})
+	res, err := s.app.Commands.PayForListing.Handle(r.Context(), commands.PayForListing{Caller: caller(r), JobID: id, Plan: in.Plan, ExpectedVersion: version})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -159,14 +160,14 @@ func (s *Server) handlePayForListing(w http.ResponseWriter, r *http.Request) {
 	if !res.Created {
 		status = http.StatusOK // the payment already open for this plan
 	}
-	writeCommandAnswer(w, status, res.CommandResult, "/v1/jobs/"+id, paymentAnswer{
-		commandAnswer: s.answerOf(res.CommandResult), PaymentID: res.PaymentID, PaymentIntentID: res.PaymentIntentID,
+	writeCommandAnswer(w, status, res.Result, "/v1/jobs/"+id, paymentAnswer{
+		commandAnswer: s.answerOf(res.Result), PaymentID: res.PaymentID, PaymentIntentID: res.PaymentIntentID,
 		ClientSecret: res.ClientSecret, Amount: res.Amount, Currency: res.Currency, Status: res.Status,
 	})
 }
 
 func (s *Server) handleCloseJob(w http.ResponseWriter, r *http.Request) {
-	p, id, version, err := commandTarget(r, RoleEmployer)
+	id, version, err := commandTarget(r, RoleEmployer)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -175,7 +176,7 @@ func (s *Server) handleCloseJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Commands.CloseJob(r.Context(), CloseJobParams{Meta: commandMeta(r), CompanyID: p.ID, JobID: id, ExpectedVersion: version})
+	res, err := s.app.Commands.CloseJob.Handle(r.Context(), commands.CloseJob{Caller: caller(r), JobID: id, ExpectedVersion: version})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -200,8 +201,7 @@ type applicationAnswer struct {
 }
 
 func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
-	p, err := requireRole(r.Context(), RoleCandidate)
-	if err != nil {
+	if _, err := requireRole(r.Context(), RoleCandidate); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -215,7 +215,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Commands.Apply(r.Context(), ApplyParams{Meta: commandMeta(r), CandidateID: p.ID, JobID: id, ResumeURL: in.ResumeURL, CoverLetter: in.CoverLetter})
+	res, err := s.app.Commands.Apply.Handle(r.Context(), commands.Apply{Caller: caller(r), JobID: id, ResumeURL: in.ResumeURL, CoverLetter: in.CoverLetter})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -224,7 +224,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleWithdrawApplication(w http.ResponseWriter, r *http.Request) {
-	p, id, version, err := commandTarget(r, RoleCandidate)
+	id, version, err := commandTarget(r, RoleCandidate)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -233,7 +233,7 @@ func (s *Server) handleWithdrawApplication(w http.ResponseWriter, r *http.Reques
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Commands.WithdrawApplication(r.Context(), WithdrawApplicationParams{Meta: commandMeta(r), CandidateID: p.ID, ApplicationID: id, ExpectedVersion: version})
+	res, err := s.app.Commands.WithdrawApplication.Handle(r.Context(), commands.WithdrawApplication{Caller: caller(r), ApplicationID: id, ExpectedVersion: version})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -242,7 +242,7 @@ func (s *Server) handleWithdrawApplication(w http.ResponseWriter, r *http.Reques
 }
 
 func (s *Server) handleChangeApplicationStatus(w http.ResponseWriter, r *http.Request) {
-	p, id, version, err := commandTarget(r, RoleEmployer)
+	id, version, err := commandTarget(r, RoleEmployer)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -252,7 +252,7 @@ func (s *Server) handleChangeApplicationStatus(w http.ResponseWriter, r *http.Re
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Commands.ChangeApplicationStatus(r.Context(), ChangeApplicationStatusParams{Meta: commandMeta(r), CompanyID: p.ID, ApplicationID: id, Status: in.Status, ExpectedVersion: version})
+	res, err := s.app.Commands.ChangeApplicationStatus.Handle(r.Context(), commands.ChangeApplicationStatus{Caller: caller(r), ApplicationID: id, Status: in.Status, ExpectedVersion: version})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -262,16 +262,19 @@ func (s *Server) handleChangeApplicationStatus(w http.ResponseWriter, r *http.Re
 
 // commandTarget is the preamble of every command on an existing resource, in the order its
 // errors are answered: the caller in the route's role (401/403), the resource's id from the
-// path (404) and the If-Match version (400; 0 when absent).
-func commandTarget(r *http.Request, role Role) (p Principal, id string, version int64, err error) {
-	if p, err = requireRole(r.Context(), role); err != nil {
-		return p, "", 0, err
+// path (404) and the If-Match version (400; nil when absent).
+func commandTarget(r *http.Request, role Role) (id string, version *int64, err error) {
+	if _, err = requireRole(r.Context(), role); err != nil {
+		return "", nil, err
 	}
 	if id, err = pathID(r); err != nil {
-		return p, "", 0, err
+		return "", nil, err
 	}
-	version, err = ifMatch(r)
-	return p, id, version, err
+	v, err := ifMatch(r)
+	if err != nil || v == 0 {
+		return id, nil, err
+	}
+	return id, &v, nil
 }
 
 // pathID is the {id} of the route: ids are UUIDs (API.md), so anything else names nothing

@@ -12,9 +12,11 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/jobboard/jobboard/application"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/apperr"
 	"github.com/jobboard/jobboard/internal/consistency"
+	"github.com/jobboard/jobboard/readmodels"
 )
 
 // Query parameter limits.
@@ -175,8 +177,8 @@ func (q *queryReader) err() error {
 }
 
 // searchParams reads the filters of GET /v1/jobs.
-func (q *queryReader) searchParams() SearchJobsParams {
-	p := SearchJobsParams{
+func (q *queryReader) searchParams() readmodels.SearchParams {
+	p := readmodels.SearchParams{
 		Q:      q.text("q", maxQueryLen),
 		Region: q.text("region", domain.RegionMaxLen),
 		Limit:  q.limit(),
@@ -249,7 +251,7 @@ func (q *queryReader) searchParams() SearchJobsParams {
 }
 
 // searchScope is the query a search cursor continues: every filter and the sort.
-func searchScope(p SearchJobsParams) cursorScope {
+func searchScope(p readmodels.SearchParams) cursorScope {
 	p.Cursor, p.Limit = "", 0
 	filters, _ := json.Marshal(p)
 	return cursorScope{"jobs", string(filters)}
@@ -257,8 +259,8 @@ func searchScope(p SearchJobsParams) cursorScope {
 
 // listParams reads status, limit and cursor of the list named list of owner;
 // parseStatus validates the status. The cursor is bound to list, owner and status.
-func (s *Server) listParams(q *queryReader, list, owner string, parseStatus func(string) error) (ListParams, cursorScope) {
-	lp := ListParams{Status: q.enum("status", parseStatus), Limit: q.limit()}
+func (s *Server) listParams(q *queryReader, list, owner string, parseStatus func(string) error) (readmodels.ListParams, cursorScope) {
+	lp := readmodels.ListParams{Status: q.enum("status", parseStatus), Limit: q.limit()}
 	scope := cursorScope{list, owner, lp.Status}
 	lp.Cursor = s.cursor(q, scope)
 	return lp, scope
@@ -324,11 +326,12 @@ func (s *Server) prepareQuery(r *http.Request, q *queryReader) ([]consistency.Po
 
 // await waits until rm has applied positions (bounded by ConsistencyTimeout: 504 after
 // that; 503 with Retry-After when too many requests wait already).
-func (s *Server) await(r *http.Request, rm ReadModel, positions []consistency.Position) error {
+func (s *Server) await(r *http.Request, rm application.ReadModel, positions []consistency.Position) error {
 	if len(positions) == 0 {
 		return nil
 	}
-	return s.cfg.Queries.WaitFor(r.Context(), rm, s.cfg.ConsistencyTimeout, positions)
+	_, err := s.app.Queries.WaitFor.Handle(r.Context(), application.WaitFor{ReadModel: rm, Timeout: s.cfg.ConsistencyTimeout, Positions: positions})
+	return err
 }
 
 // namesStream reports whether a position names streamID beyond version (the version the
@@ -355,7 +358,7 @@ func namesStream(positions []consistency.Position, streamID string, version int6
 //     names the stream beyond the projected version.
 //
 // Without positions nothing waits and the resource is loaded once.
-func loadAfterWait[T any](s *Server, r *http.Request, rm ReadModel, positions []consistency.Position, streamID string,
+func loadAfterWait[T any](s *Server, r *http.Request, rm application.ReadModel, positions []consistency.Position, streamID string,
 	load func() (T, int64, error), decide func(T) (mayChange bool, err error)) (T, error) {
 	var zero T
 	v, version, err := load()
@@ -398,13 +401,13 @@ func (s *Server) handleSearchJobs(w http.ResponseWriter, r *http.Request) {
 	p.Cursor = s.cursor(q, scope)
 	positions, err := s.prepareQuery(r, q)
 	if err == nil {
-		err = s.await(r, ReadModelSearch, positions)
+		err = s.await(r, application.ReadModelSearch, positions)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Queries.SearchJobs(r.Context(), p)
+	res, err := s.app.Queries.SearchJobs.Handle(r.Context(), p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -419,7 +422,7 @@ func ownsJob(p Principal, companyID string) bool {
 }
 
 // publicJob hides what only the owner may see.
-func publicJob(j JobView) JobView {
+func publicJob(j readmodels.Job) readmodels.Job {
 	j.Plan, j.PaymentStatus, j.Payments = "", "", nil
 	return j
 }
@@ -438,7 +441,7 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	owner := false
-	job, err := loadAfterWait(s, r, ReadModelTables, positions, id, s.loadJob(r, id), func(j JobView) (bool, error) {
+	job, err := loadAfterWait(s, r, application.ReadModelTables, positions, id, s.loadJob(r, id), func(j readmodels.Job) (bool, error) {
 		owner = ownsJob(principalFrom(r.Context()), j.Company.ID)
 		if !owner && j.Status != "published" {
 			// Unpaid, closed and expired jobs are private to their owner: do not reveal
@@ -460,18 +463,18 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 }
 
 // loadJob reads a job for loadAfterWait.
-func (s *Server) loadJob(r *http.Request, id string) func() (JobView, int64, error) {
-	return func() (JobView, int64, error) {
-		j, err := s.cfg.Queries.Job(r.Context(), id)
+func (s *Server) loadJob(r *http.Request, id string) func() (readmodels.Job, int64, error) {
+	return func() (readmodels.Job, int64, error) {
+		j, err := s.app.Queries.Job.Handle(r.Context(), application.GetJob{ID: id})
 		return j, j.Version, err
 	}
 }
 
 // loadCompany reads a company for loadAfterWait. The view carries no version: a company's
 // existence is all the routes decide on.
-func (s *Server) loadCompany(r *http.Request, id string) func() (CompanyView, int64, error) {
-	return func() (CompanyView, int64, error) {
-		c, err := s.cfg.Queries.Company(r.Context(), id)
+func (s *Server) loadCompany(r *http.Request, id string) func() (readmodels.Company, int64, error) {
+	return func() (readmodels.Company, int64, error) {
+		c, err := s.app.Queries.Company.Handle(r.Context(), application.GetCompany{ID: id})
 		return c, 0, err
 	}
 }
@@ -490,7 +493,7 @@ func (s *Server) handleGetCompany(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := loadAfterWait(s, r, ReadModelTables, positions, id, s.loadCompany(r, id), anyone[CompanyView])
+	c, err := loadAfterWait(s, r, application.ReadModelTables, positions, id, s.loadCompany(r, id), anyone[readmodels.Company])
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -511,7 +514,7 @@ func (s *Server) handleCompanyJobs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := loadAfterWait(s, r, ReadModelTables, positions, id, s.loadCompany(r, id), anyone[CompanyView]); err != nil {
+	if _, err := loadAfterWait(s, r, application.ReadModelTables, positions, id, s.loadCompany(r, id), anyone[readmodels.Company]); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -519,12 +522,12 @@ func (s *Server) handleCompanyJobs(w http.ResponseWriter, r *http.Request) {
 	if !owner {
 		if lp.Status != "" && lp.Status != "published" {
 			// Others see published jobs only: a filter on another status finds nothing.
-			writeQueryAnswer(w, Page[JobView]{Items: []JobView{}})
+			writeQueryAnswer(w, readmodels.Page[readmodels.Job]{Items: []readmodels.Job{}})
 			return
 		}
 		lp.Status = "published"
 	}
-	page, err := s.cfg.Queries.CompanyJobs(r.Context(), id, lp)
+	page, err := s.app.Queries.CompanyJobs.Handle(r.Context(), application.ListCompanyJobs{CompanyID: id, Page: lp})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -557,7 +560,7 @@ func (s *Server) handleJobApplications(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, jobNotFound(id))
 		return
 	}
-	_, err = loadAfterWait(s, r, ReadModelTables, positions, id, s.loadJob(r, id), func(j JobView) (bool, error) {
+	_, err = loadAfterWait(s, r, application.ReadModelTables, positions, id, s.loadJob(r, id), func(j readmodels.Job) (bool, error) {
 		if !ownsJob(p, j.Company.ID) {
 			return false, jobNotFound(id)
 		}
@@ -570,7 +573,7 @@ func (s *Server) handleJobApplications(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	page, err := s.cfg.Queries.JobApplications(r.Context(), id, lp)
+	page, err := s.app.Queries.JobApplications.Handle(r.Context(), application.ListJobApplications{JobID: id, Page: lp})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -589,13 +592,13 @@ func (s *Server) handleCandidateApplications(w http.ResponseWriter, r *http.Requ
 	lp, scope := s.listParams(q, "candidate-applications", p.ID, parseApplicationStatus)
 	positions, err := s.prepareQuery(r, q)
 	if err == nil {
-		err = s.await(r, ReadModelTables, positions)
+		err = s.await(r, application.ReadModelTables, positions)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	page, err := s.cfg.Queries.CandidateApplications(r.Context(), p.ID, lp)
+	page, err := s.app.Queries.CandidateApplications.Handle(r.Context(), application.ListCandidateApplications{CandidateID: p.ID, Page: lp})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobboard/jobboard/application"
 	"github.com/jobboard/jobboard/internal/apperr"
 	"github.com/jobboard/jobboard/internal/consistency"
+	"github.com/jobboard/jobboard/readmodels"
 )
 
 // testToken is a consistency token signed with the test servers' key.
@@ -37,9 +39,7 @@ const (
 )
 
 // queryCredentials knows an owner, another employer and a candidate.
-type queryCredentials struct{}
-
-func (queryCredentials) Authenticate(_ context.Context, token string) (Principal, error) {
+func queryCredentials(token string) (Principal, error) {
 	switch token {
 	case "owner":
 		return Principal{Role: RoleEmployer, ID: ownerID}, nil
@@ -51,12 +51,8 @@ func (queryCredentials) Authenticate(_ context.Context, token string) (Principal
 	return Principal{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
 }
 
-func (queryCredentials) Describe(context.Context, string) (TokenInfo, error) {
-	return TokenInfo{}, apperr.New(apperr.Unauthorized, "unknown bearer token")
-}
-
 type waitCall struct {
-	rm        ReadModel
+	rm        application.ReadModel
 	timeout   time.Duration
 	positions []consistency.Position
 }
@@ -69,62 +65,75 @@ type fakeQueries struct {
 
 	mu        sync.Mutex
 	waits     []waitCall
-	search    []SearchJobsParams
-	companyLP []ListParams
+	search    []readmodels.SearchParams
+	companyLP []readmodels.ListParams
 }
 
-func (f *fakeQueries) WaitFor(_ context.Context, rm ReadModel, timeout time.Duration, positions []consistency.Position) error {
+// queries are f's methods as the application's query handlers.
+func (f *fakeQueries) queries() *application.Queries {
+	return &application.Queries{
+		WaitFor:               application.HandlerFunc[application.WaitFor, struct{}](f.WaitFor),
+		SearchJobs:            application.HandlerFunc[readmodels.SearchParams, readmodels.SearchResult](f.SearchJobs),
+		Job:                   application.HandlerFunc[application.GetJob, readmodels.Job](f.Job),
+		Company:               application.HandlerFunc[application.GetCompany, readmodels.Company](f.Company),
+		CompanyJobs:           application.HandlerFunc[application.ListCompanyJobs, readmodels.Page[readmodels.Job]](f.CompanyJobs),
+		JobApplications:       application.HandlerFunc[application.ListJobApplications, readmodels.Page[readmodels.JobApplication]](f.JobApplications),
+		CandidateApplications: application.HandlerFunc[application.ListCandidateApplications, readmodels.Page[readmodels.CandidateApplication]](f.CandidateApplications),
+	}
+}
+
+func (f *fakeQueries) WaitFor(_ context.Context, q application.WaitFor) (struct{}, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.waits = append(f.waits, waitCall{rm, timeout, positions})
-	return f.waitErr
+	f.waits = append(f.waits, waitCall{q.ReadModel, q.Timeout, q.Positions})
+	return struct{}{}, f.waitErr
 }
 
-func (f *fakeQueries) SearchJobs(_ context.Context, p SearchJobsParams) (JobSearchResult, error) {
+func (f *fakeQueries) SearchJobs(_ context.Context, p readmodels.SearchParams) (readmodels.SearchResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.search = append(f.search, p)
-	return JobSearchResult{Items: []JobSummary{{ID: publishedID, Tags: []string{}}}, Total: 1, NextCursor: f.searchNext}, nil
+	return readmodels.SearchResult{Items: []readmodels.SearchItem{{ID: publishedID, Tags: []string{}}}, Total: 1, NextCursor: f.searchNext}, nil
 }
 
-func (f *fakeQueries) Job(_ context.Context, id string) (JobView, error) {
-	switch id {
+func (f *fakeQueries) Job(_ context.Context, q application.GetJob) (readmodels.Job, error) {
+	switch id := q.ID; id {
 	case publishedID:
-		return JobView{ID: id, Company: CompanyRef{ID: ownerID}, Status: "published", Plan: "featured", PaymentStatus: "paid", Version: 3}, nil
+		return readmodels.Job{ID: id, Company: readmodels.CompanyRef{ID: ownerID}, Status: "published", Plan: "featured", PaymentStatus: "paid", Version: 3}, nil
 	case unpaidID:
-		return JobView{ID: id, Company: CompanyRef{ID: ownerID}, Status: "awaiting_payment", Plan: "standard", PaymentStatus: "pending", Version: 2}, nil
+		return readmodels.Job{ID: id, Company: readmodels.CompanyRef{ID: ownerID}, Status: "awaiting_payment", Plan: "standard", PaymentStatus: "pending", Version: 2}, nil
 	}
-	return JobView{}, apperr.New(apperr.NotFound, "job %s not found", id)
+	return readmodels.Job{}, apperr.New(apperr.NotFound, "job %s not found", q.ID)
 }
 
-func (f *fakeQueries) Company(_ context.Context, id string) (CompanyView, error) {
-	if id != ownerID {
-		return CompanyView{}, apperr.New(apperr.NotFound, "company %s not found", id)
+func (f *fakeQueries) Company(_ context.Context, q application.GetCompany) (readmodels.Company, error) {
+	if q.ID != ownerID {
+		return readmodels.Company{}, apperr.New(apperr.NotFound, "company %s not found", q.ID)
 	}
-	return CompanyView{ID: id, Name: "Acme", OpenJobs: 1}, nil
+	return readmodels.Company{ID: q.ID, Name: "Acme", OpenJobs: 1}, nil
 }
 
-func (f *fakeQueries) CompanyJobs(ctx context.Context, companyID string, p ListParams) (Page[JobView], error) {
+func (f *fakeQueries) CompanyJobs(ctx context.Context, q application.ListCompanyJobs) (readmodels.Page[readmodels.Job], error) {
 	f.mu.Lock()
-	f.companyLP = append(f.companyLP, p)
+	f.companyLP = append(f.companyLP, q.Page)
 	f.mu.Unlock()
-	j, _ := f.Job(ctx, publishedID)
-	return Page[JobView]{Items: []JobView{j}}, nil
+	j, _ := f.Job(ctx, application.GetJob{ID: publishedID})
+	return readmodels.Page[readmodels.Job]{Items: []readmodels.Job{j}}, nil
 }
 
-func (f *fakeQueries) JobApplications(context.Context, string, ListParams) (Page[JobApplicationView], error) {
-	return Page[JobApplicationView]{Items: []JobApplicationView{{ID: "a1", Status: "submitted"}}}, nil
+func (f *fakeQueries) JobApplications(context.Context, application.ListJobApplications) (readmodels.Page[readmodels.JobApplication], error) {
+	return readmodels.Page[readmodels.JobApplication]{Items: []readmodels.JobApplication{{ID: "a1", Status: "submitted"}}}, nil
 }
 
-func (f *fakeQueries) CandidateApplications(context.Context, string, ListParams) (Page[CandidateApplicationView], error) {
-	return Page[CandidateApplicationView]{Items: []CandidateApplicationView{{ID: "a1", Status: "submitted"}}}, nil
+func (f *fakeQueries) CandidateApplications(context.Context, application.ListCandidateApplications) (readmodels.Page[readmodels.CandidateApplication], error) {
+	return readmodels.Page[readmodels.CandidateApplication]{Items: []readmodels.CandidateApplication{{ID: "a1", Status: "submitted"}}}, nil
 }
 
 func newQueryServer(t *testing.T, q *fakeQueries) *Server {
 	t.Helper()
 	return newTestServer(t, func(c *ServerConfig) {
-		c.Credentials = queryCredentials{}
-		c.Queries = q
+		c.App.Tokens = tokensOf(queryCredentials)
+		c.App.Queries = q.queries()
 		c.ConsistencyTimeout = 250 * time.Millisecond
 	})
 }
@@ -249,14 +258,14 @@ func TestQueriesWaitForTheProjectionThatServesThem(t *testing.T) {
 
 	for _, tc := range []struct {
 		path, token string
-		rm          ReadModel
+		rm          application.ReadModel
 	}{
-		{"/v1/jobs", "", ReadModelSearch},
-		{"/v1/jobs/" + publishedID, "", ReadModelTables},
-		{"/v1/companies/" + ownerID, "", ReadModelTables},
-		{"/v1/companies/" + ownerID + "/jobs", "", ReadModelTables},
-		{"/v1/jobs/" + publishedID + "/applications", "owner", ReadModelTables},
-		{"/v1/candidates/me/applications", "candidate", ReadModelTables},
+		{"/v1/jobs", "", application.ReadModelSearch},
+		{"/v1/jobs/" + publishedID, "", application.ReadModelTables},
+		{"/v1/companies/" + ownerID, "", application.ReadModelTables},
+		{"/v1/companies/" + ownerID + "/jobs", "", application.ReadModelTables},
+		{"/v1/jobs/" + publishedID + "/applications", "owner", application.ReadModelTables},
+		{"/v1/candidates/me/applications", "candidate", application.ReadModelTables},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			q.mu.Lock()

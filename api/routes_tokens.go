@@ -1,6 +1,9 @@
 package api
 
 import (
+	"github.com/jobboard/jobboard/application"
+	"github.com/jobboard/jobboard/commands"
+
 	"net/http"
 	"time"
 
@@ -36,7 +39,7 @@ func (s *Server) handleRotateToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Commands.RotateToken(r.Context(), RotateTokenParams{Meta: commandMeta(r)})
+	res, err := s.app.Commands.RotateToken.Handle(r.Context(), commands.RotateToken{Caller: caller(r)})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -60,12 +63,12 @@ func (s *Server) handleCurrentToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, _ := bearerToken(r)
-	info, err := s.cfg.Credentials.Describe(r.Context(), token)
+	info, err := s.app.Tokens.Describe.Handle(r.Context(), application.DescribeToken{Token: token})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if info.Role != p.Role || info.SubjectID != p.ID {
+	if Role(info.Role) != p.Role || info.SubjectID != p.ID {
 		// Rotated between authentication and now: the token is no longer this account's.
 		s.writeError(w, r, apperr.New(apperr.Unauthorized, "unknown bearer token"))
 		return
@@ -76,5 +79,5 @@ func (s *Server) handleCurrentToken(w http.ResponseWriter, r *http.Request) {
 		t := info.LastUsedAt.UTC()
 		lastUsed = &t
 	}
-	writeJSON(w, http.StatusOK, currentTokenAnswer{Role: info.Role, SubjectID: info.SubjectID, CreatedAt: &created, LastUsedAt: lastUsed})
+	writeJSON(w, http.StatusOK, currentTokenAnswer{Role: Role(info.Role), SubjectID: info.SubjectID, CreatedAt: &created, LastUsedAt: lastUsed})
 }

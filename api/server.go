@@ -1,10 +1,10 @@
-// Package api is the HTTP adapter: routes, authentication, problem+json errors, idempotency,
-// rate limits, the Stripe webhook, health and metrics. Commands go through the Commands port
-// (implemented on top of commands/ by internal/app); queries are answered from the read
-// models only. The raw history (GET /v1/admin/events) is the one read of the event store,
-// for operators; projection status, rebuilds and a stream as of a time go through the
-// Admin port. It must not import commands/, readmodels/ or projections/: internal/app
-// wires them in.
+// Package api is the HTTP front door: routes, authentication, problem+json errors,
+// Idempotency-Key, rate limits, the Stripe webhook, health and metrics. Everything else is
+// the application layer's: every route calls a handler of an application.Application
+// (s.app.Commands.PostJob.Handle(ctx, commands.PostJob{…})) with the commands/ and
+// readmodels/ types themselves, whose JSON is the answer. api keeps only HTTP concerns; it
+// imports neither the event store nor a database driver, and internal/app builds the
+// Application it is given.
 package api
 
 import (
@@ -18,6 +18,8 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/jobboard/jobboard/application"
+	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/internal/consistency"
 )
 
@@ -32,16 +34,12 @@ type ServerConfig struct {
 	// Gatherer is what /metrics exposes.
 	Gatherer prometheus.Gatherer
 
-	// Commands runs the use cases of the command routes. Without it the command, webhook
-	// and admin routes are not registered (a health-only server).
-	Commands Commands
-	// Credentials resolves employer and candidate bearer tokens. Required with Commands.
-	Credentials Credentials
-	// Events is the raw history for GET /v1/admin/events. Required with Commands.
-	Events EventReader
-	// Idempotency keeps the answers of POSTs sent with an Idempotency-Key. Required with
-	// Commands.
-	Idempotency *IdempotencyStore
+	// App is what the routes call. Without App.Commands the command and webhook routes are
+	// not registered (a health-only server); they need App.Tokens and App.Idempotency. The
+	// query routes come with App.Queries (they need App.Tokens: a token identifies owners),
+	// the operator routes with App.Admin (they need App.Tokens and an operator: another
+	// account's token must be told 403, not 401).
+	App application.Application
 	// OperatorToken is the bearer token of the operator named SharedOperatorName (≥ 16
 	// characters). It or Operators is required with Commands.
 	OperatorToken string
@@ -74,17 +72,9 @@ type ServerConfig struct {
 	// or Queries (commands answer consistency tokens, queries verify them).
 	SigningKey []byte
 
-	// Queries answers the query routes from the read models. Without it they are not
-	// registered. Requires Credentials (a token identifies owners).
-	Queries Queries
 	// ConsistencyTimeout bounds how long a query waits for the positions of its
 	// X-Consistency-Token headers to be projected before it answers 504. Default 5 s.
 	ConsistencyTimeout time.Duration
-
-	// Admin serves the operator routes of projections (status, rebuilds) and of a stream as
-	// of a time. Without it they are not registered. Requires Credentials and an operator
-	// (another account's token must be told 403, not 401).
-	Admin Admin
 }
 
 func (c *ServerConfig) setDefaults() {
@@ -111,15 +101,12 @@ func (c ServerConfig) Validate() error {
 	if c.CheckTimeout < 0 {
 		errs = append(errs, errors.New("api: CheckTimeout must not be negative"))
 	}
-	if c.Commands != nil {
-		if c.Credentials == nil {
-			errs = append(errs, errors.New("api: Credentials is required with Commands"))
+	if c.App.Commands != nil {
+		if c.App.Tokens == nil {
+			errs = append(errs, errors.New("api: App.Tokens is required with App.Commands"))
 		}
-		if c.Events == nil {
-			errs = append(errs, errors.New("api: Events is required with Commands"))
-		}
-		if c.Idempotency == nil {
-			errs = append(errs, errors.New("api: Idempotency is required with Commands"))
+		if c.App.Idempotency == nil {
+			errs = append(errs, errors.New("api: App.Idempotency is required with App.Commands"))
 		}
 		if !c.hasOperators() {
 			errs = append(errs, errors.New("api: OperatorToken must be at least 16 characters (or Operators set)"))
@@ -128,15 +115,15 @@ func (c ServerConfig) Validate() error {
 			errs = append(errs, errors.New("api: StripeWebhookSecret is required with Commands"))
 		}
 	}
-	if (c.Commands != nil || c.Queries != nil) && len(c.SigningKey) < consistency.MinKeyLen {
+	if (c.App.Commands != nil || c.App.Queries != nil) && len(c.SigningKey) < consistency.MinKeyLen {
 		errs = append(errs, fmt.Errorf("api: SigningKey must be at least %d bytes with Commands or Queries", consistency.MinKeyLen))
 	}
-	if c.Queries != nil && c.Credentials == nil {
-		errs = append(errs, errors.New("api: Credentials is required with Queries"))
+	if c.App.Queries != nil && c.App.Tokens == nil {
+		errs = append(errs, errors.New("api: App.Tokens is required with App.Queries"))
 	}
-	if c.Admin != nil {
-		if c.Credentials == nil {
-			errs = append(errs, errors.New("api: Credentials is required with Admin"))
+	if c.App.Admin != nil {
+		if c.App.Tokens == nil {
+			errs = append(errs, errors.New("api: App.Tokens is required with App.Admin"))
 		}
 		if !c.hasOperators() {
 			errs = append(errs, errors.New("api: OperatorToken must be at least 16 characters (or Operators set) with Admin"))
@@ -157,7 +144,7 @@ func (c ServerConfig) Validate() error {
 	if err := c.EmployerRateLimit.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("api: EmployerRateLimit: %w", err))
 	}
-	if c.Queries != nil && len(c.SigningKey) < 32 {
+	if c.App.Queries != nil && len(c.SigningKey) < 32 {
 		errs = append(errs, errors.New("api: SigningKey of at least 32 bytes is required with Queries (it signs cursors)"))
 	}
 	return errors.Join(errs...)
@@ -168,6 +155,10 @@ type Server struct {
 	cfg    ServerConfig
 	log    *slog.Logger
 	router *mux.Router
+	// app is cfg.App: the handlers the routes call.
+	app application.Application
+	// idem keeps the answers of POSTs sent with an Idempotency-Key (nil: not offered).
+	idem application.IdempotencyStore
 
 	registrationLimiter *ipLimiter
 	applicationLimiter  *ipLimiter
@@ -192,13 +183,13 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("api: register metrics: %w", err)
 	}
 	s := &Server{
-		cfg: cfg, log: log, router: mux.NewRouter(),
+		cfg: cfg, log: log, router: mux.NewRouter(), app: cfg.App, idem: cfg.App.Idempotency,
 		registrationLimiter: newIPLimiter(cfg.RegistrationRateLimit, cfg.TrustForwardedFor, cfg.Now),
 		applicationLimiter:  newIPLimiter(cfg.ApplicationRateLimit, cfg.TrustForwardedFor, cfg.Now),
 		searchLimiter:       newIPLimiter(cfg.SearchRateLimit, cfg.TrustForwardedFor, cfg.Now),
 		employerLimiter:     newIPLimiter(cfg.EmployerRateLimit, cfg.TrustForwardedFor, cfg.Now),
 	}
-	if cfg.Commands != nil || cfg.Queries != nil {
+	if cfg.App.Commands != nil || cfg.App.Queries != nil {
 		if s.tokens, err = consistency.NewSigner(cfg.SigningKey); err != nil {
 			return nil, fmt.Errorf("api: %w", err)
 		}
@@ -231,18 +222,18 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 	s.registerMetricsRoute(cfg.Gatherer)
 	v1 := s.router.PathPrefix("/v1").Subrouter()
 	s.registerDocsRoutes(v1)
-	if cfg.Commands != nil {
+	if cfg.App.Commands != nil {
 		s.registerAccountRoutes(v1)
 		s.registerJobRoutes(v1)
 		s.registerApplicationRoutes(v1)
 		s.registerStripeRoutes(v1)
-		s.registerAdminRoutes(v1)
 		s.registerTokenRoutes(v1)
 	}
-	if cfg.Queries != nil {
+	if cfg.App.Queries != nil {
 		s.registerQueryRoutes(v1)
 	}
-	if cfg.Admin != nil {
+	if cfg.App.Admin != nil {
+		s.registerAdminRoutes(v1)
 		s.registerOperatorRoutes(v1)
 	}
 	return s, nil
@@ -287,11 +278,14 @@ func group(parent *mux.Router, mw ...mux.MiddlewareFunc) *mux.Router {
 	return g
 }
 
-// commandMeta is the metadata of the command a request runs.
-func commandMeta(r *http.Request) CommandMeta {
-	return CommandMeta{
-		Principal:      principalFrom(r.Context()),
-		CorrelationID:  requestIDFrom(r.Context()),
-		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+// caller is the context of the command a request runs: who asks (anonymous on public
+// routes), the request id that ties its events together and the client's Idempotency-Key.
+func caller(r *http.Request) commands.Caller {
+	c := commands.Caller{CorrelationID: requestIDFrom(r.Context()), IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	if p := principalFrom(r.Context()); p.Role != "" {
+		c.Actor = commands.Actor{Role: commands.Role(p.Role), ID: p.ID}
+	} else {
+		c.Actor = commands.Actor{Role: commands.RoleAnonymous}
 	}
+	return c
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/jobboard/jobboard/commands"
+
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -81,19 +83,19 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, answer)
 		return
 	}
-	meta := CommandMeta{System: "stripe", CorrelationID: requestIDFrom(r.Context()), CausationID: event.ID}
+	caller := commands.Caller{Actor: commands.Actor{Role: commands.RoleSystem, ID: "stripe"}, CorrelationID: requestIDFrom(r.Context()), CausationID: event.ID}
 	at := time.Unix(event.Created, 0).UTC()
 	if event.Created == 0 {
 		at = time.Now().UTC()
 	}
-	var res CommandResult
+	var res commands.Result
 	if event.Type == "payment_intent.succeeded" {
 		amount := pi.AmountReceived
 		if amount == 0 {
 			amount = pi.Amount
 		}
-		res, err = s.cfg.Commands.ConfirmListingPayment(r.Context(), ConfirmListingPaymentParams{
-			Meta: meta, JobID: jobID, PaymentID: paymentID, PaymentIntentID: pi.ID,
+		res, err = s.app.Commands.ConfirmListingPayment.Handle(r.Context(), commands.ConfirmListingPayment{
+			Caller: caller, JobID: jobID, PaymentID: paymentID, PaymentIntentID: pi.ID,
 			Amount: amount, Currency: strings.ToUpper(string(pi.Currency)), PaidAt: at,
 		})
 	} else {
@@ -101,8 +103,8 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		if pi.LastPaymentError != nil && pi.LastPaymentError.Msg != "" {
 			reason = pi.LastPaymentError.Msg
 		}
-		res, err = s.cfg.Commands.FailListingPayment(r.Context(), FailListingPaymentParams{
-			Meta: meta, JobID: jobID, PaymentID: paymentID, Reason: reason, FailedAt: at,
+		res, err = s.app.Commands.FailListingPayment.Handle(r.Context(), commands.FailListingPayment{
+			Caller: caller, JobID: jobID, PaymentID: paymentID, Reason: reason, FailedAt: at,
 		})
 	}
 	switch apperr.CodeOf(err) {

@@ -34,19 +34,21 @@ type Job struct {
 	Salary         *Salary    `json:"salary"`
 	Tags           []string   `json:"tags"`
 	ApplyURL       string     `json:"apply_url,omitempty"`
-	Plan           string     `json:"plan,omitempty"`
 	Featured       bool       `json:"featured"`
-	PaymentStatus  string     `json:"payment_status,omitempty"`
 	PostedAt       time.Time  `json:"posted_at"`
 	PublishedAt    *time.Time `json:"published_at"`
 	ExpiresAt      *time.Time `json:"expires_at"`
 	ClosedAt       *time.Time `json:"closed_at,omitempty"`
 	ExpiredAt      *time.Time `json:"expired_at,omitempty"`
 	UpdatedAt      time.Time  `json:"updated_at"`
-	// Version is the job stream's version this row reflects (for If-Match).
-	Version int64 `json:"version"`
+	// Plan, PaymentStatus and Payments are the owner's business: the query API empties
+	// them (and so leaves them out) for everyone else.
+	Plan          string `json:"plan,omitempty"`
+	PaymentStatus string `json:"payment_status,omitempty"`
 	// Payments are the job's listing payments in request order (GetJob only; nil in lists).
 	Payments []JobPayment `json:"payments,omitempty"`
+	// Version is the job stream's version this row reflects (for If-Match).
+	Version int64 `json:"version"`
 }
 
 // JobPayment is one listing payment of a job.
@@ -55,9 +57,11 @@ type JobPayment struct {
 	Plan      string `json:"plan"`
 	Amount    int64  `json:"amount"`
 	Currency  string `json:"currency"`
-	// Status is a domain.PaymentStatus: requested, paid, failed, canceled or refunded.
-	Status      string    `json:"status"`
-	RequestedAt time.Time `json:"requested_at"`
+	// Status is a domain.PaymentStatus: requested, paid, failed, canceled or refunded
+	// (the query API says requires_payment for requested).
+	Status string `json:"status"`
+	// RequestedAt orders the payments; the query API does not show it.
+	RequestedAt time.Time `json:"-"`
 }
 
 // Company is GET /v1/companies/{id}.
@@ -79,8 +83,9 @@ type Candidate struct {
 
 // JobApplication is an item of GET /v1/jobs/{id}/applications.
 type JobApplication struct {
-	ID          string    `json:"id"`
-	JobID       string    `json:"job_id"`
+	ID string `json:"id"`
+	// JobID is the job applied to; the query API does not show it (the route names it).
+	JobID       string    `json:"-"`
 	Candidate   Candidate `json:"candidate"`
 	Status      string    `json:"status"`
 	SubmittedAt time.Time `json:"submitted_at"`

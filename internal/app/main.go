@@ -102,14 +102,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// Every process serves /healthz, /readyz and /metrics; the API role adds the routes.
 	if m.cfg.HasRole(RoleAPI) {
-		if err := m.wireCommands(wctx, &apiCfg); err != nil {
-			return fmt.Errorf("command API: %w", err)
-		}
-		if err := m.wireQueries(wctx, &apiCfg); err != nil {
-			return fmt.Errorf("query API: %w", err)
-		}
-		if err := m.wireAdmin(&apiCfg); err != nil {
-			return fmt.Errorf("admin API: %w", err)
+		if err := m.wireAPI(wctx, &apiCfg, reg); err != nil {
+			return fmt.Errorf("API: %w", err)
 		}
 	}
 	handler, err := api.NewServer(apiCfg, m.log)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/jobboard/jobboard/api"
+	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/internal/app"
 	"github.com/jobboard/jobboard/internal/testenv"
 )
@@ -125,14 +126,14 @@ func TestANamedOperatorIsTheActorOfItsEvents(t *testing.T) {
 	c.must(c.do("GET", "/v1/admin/events?stream="+jobID, alice[:len(alice)-1]+"x", nil), 401)
 
 	// No route lets an operator append yet: the operator's principal (what authentication
-	// made of alice's token) confirms the payment through the command port.
-	port, err := m.CommandPort()
+	// made of alice's token) confirms the payment through the application's command.
+	cmds, err := m.Commands()
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = port.ConfirmListingPayment(context.Background(), api.ConfirmListingPaymentParams{
-		Meta:  api.CommandMeta{Principal: api.Principal{Role: api.RoleOperator, ID: "alice"}, CorrelationID: "alice-confirms"},
-		JobID: jobID, PaymentID: pay.str("payment_id"), PaymentIntentID: pay.str("payment_intent_id"),
+	_, err = cmds.ConfirmListingPayment.Handle(context.Background(), commands.ConfirmListingPayment{
+		Caller: commands.Caller{Actor: commands.Actor{Role: commands.RoleOperator, ID: "alice"}, CorrelationID: "alice-confirms"},
+		JobID:  jobID, PaymentID: pay.str("payment_id"), PaymentIntentID: pay.str("payment_intent_id"),
 		Amount: 4900, Currency: pay.str("currency"), PaidAt: time.Now().UTC(),
 	})
 	if err != nil {
