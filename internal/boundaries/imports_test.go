@@ -55,7 +55,11 @@ var imports = map[string]rule{
 	"commands/memstore":       {may: []string{"commands", "domain"}},
 	"commands/eventstoretest": {may: []string{"commands", "domain"}},
 	// The application layer: every use case behind one shape, for every front door.
-	"application": {may: []string{"domain", "commands", "readmodels", "internal/apperr", "internal/consistency"}},
+	// The application layer: every use case behind one handler shape. Its operator handlers
+	// orchestrate the projections' rebuilds and read the raw history, so it reaches those
+	// adapters (and the pool they take) directly; front doors reach it only.
+	"application": {may: []string{"domain", "commands", "readmodels", "projections", "eventstore", "repository",
+		"internal/apperr", "internal/consistency", pgx, uuid, prometheus}},
 
 	// Adapters.
 	"eventstore":                  {may: []string{pgx, uuid, watermill}},
@@ -67,10 +71,12 @@ var imports = map[string]rule{
 	"projections/projectionstest": {may: []string{"bus", "domain", "eventstore", pgx, uuid, watermill}},
 	"history":                     {may: []string{"eventstore", pgx, uuid}},
 	"migrations":                  {may: []string{pgx, goose}},
-	// The front door: HTTP concerns. eventstore (the admin event log reads) and pgx (its
-	// idempotency store) are today's edges, due to go behind the application layer.
-	"api": {may: []string{"domain", "eventstore", "internal/apperr", "internal/consistency", pgx, uuid,
+	// The front door: HTTP concerns only. It calls the application layer with the commands'
+	// and read models' own types; no store of its own (no pgx, no eventstore).
+	"api": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency", uuid,
 		"github.com/gorilla/mux", prometheus, stripe, "golang.org/x/time/rate"}},
+	// The PostgreSQL implementation of the application's idempotency store.
+	"idempotency": {may: []string{"application", "internal/apperr", pgx}},
 	// The synthetic history writes through the command handlers and the PostgreSQL store.
 	"seed": {may: []string{"commands", "domain", "eventstore", "history", "repository", pgx, uuid, "golang.org/x/sync"}},
 
@@ -198,6 +204,9 @@ func TestTheTableRefusesForbiddenImports(t *testing.T) {
 		{"commands", "database/sql"},
 		{"readmodels", module + "/projections"},
 		{"payments", module + "/repository"},
+		{"api", module + "/eventstore"},
+		{"api", pgx + "/pgxpool"},
+		{"api", module + "/projections"},
 	} {
 		if imports[tc.pkg].allows(tc.path) {
 			t.Errorf("the table lets %s import %s", tc.pkg, tc.path)
