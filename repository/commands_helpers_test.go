@@ -40,7 +40,7 @@ func (c *testClock) Advance(d time.Duration) {
 // world is the write side wired on a fresh database and stripe-mock.
 type world struct {
 	pool    *pgxpool.Pool
-	store   *repository.EventStore
+	store   *repository.Store
 	creds   *repository.Credentials
 	clock   *testClock
 	prices  commands.ListingPrices
@@ -85,7 +85,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w := &world{pool: pool, clock: &testClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
-	if w.store, err = repository.NewEventStore(pool, es); err != nil {
+	if w.store, err = repository.NewStore(pool, es); err != nil {
 		t.Fatal(err)
 	}
 	if w.creds, err = repository.NewCredentials(pool); err != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/jobboard/jobboard/repository"
 )
 
-func newStore(t *testing.T) (*repository.EventStore, *pgxpool.Pool) {
+func newStore(t *testing.T) (*repository.Store, *pgxpool.Pool) {
 	t.Helper()
 	pool, err := pgxpool.New(context.Background(), testenv.NewDatabase(t))
 	if err != nil {
@@ -31,7 +31,7 @@ func newStore(t *testing.T) (*repository.EventStore, *pgxpool.Pool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := repository.NewEventStore(pool, es)
+	s, err := repository.NewStore(pool, es)
 	if err != nil {
 		t.Fatal(err)
 	}

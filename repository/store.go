@@ -14,28 +14,30 @@ import (
 	"github.com/jobboard/jobboard/eventstore"
 )
 
-// EventStore implements commands.EventStore and commands.DueListings.
-type EventStore struct {
+// Store implements commands.EventStore and commands.DueListings over the PostgreSQL event
+// store (eventstore.Store). commands.EventStore is the one port called EventStore; this is
+// its PostgreSQL implementation, commands/memstore its in-memory one.
+type Store struct {
 	pool  *pgxpool.Pool
 	store *eventstore.Store
 }
 
 var (
-	_ commands.EventStore  = (*EventStore)(nil)
-	_ commands.DueListings = (*EventStore)(nil)
+	_ commands.EventStore  = (*Store)(nil)
+	_ commands.DueListings = (*Store)(nil)
 )
 
-// NewEventStore returns the adapter. store must read with a registry that knows every
+// NewStore returns the adapter. store must read with a registry that knows every
 // domain event (NewRegistry), and pool must be the database store appends to.
-func NewEventStore(pool *pgxpool.Pool, store *eventstore.Store) (*EventStore, error) {
+func NewStore(pool *pgxpool.Pool, store *eventstore.Store) (*Store, error) {
 	if pool == nil || store == nil {
 		return nil, errors.New("repository: new event store: nil pool or store")
 	}
-	return &EventStore{pool: pool, store: store}, nil
+	return &Store{pool: pool, store: store}, nil
 }
 
 // Load returns a stream's decoded history.
-func (s *EventStore) Load(ctx context.Context, streamID string) (commands.Stream, error) {
+func (s *Store) Load(ctx context.Context, streamID string) (commands.Stream, error) {
 	stored, err := s.store.LoadStream(ctx, streamID, eventstore.LoadOptions{})
 	if err != nil {
 		return commands.Stream{}, err
@@ -53,7 +55,7 @@ func (s *EventStore) Load(ctx context.Context, streamID string) (commands.Stream
 }
 
 // Append writes the events and their side rows in one transaction.
-func (s *EventStore) Append(ctx context.Context, req commands.AppendRequest) (int64, error) {
+func (s *Store) Append(ctx context.Context, req commands.AppendRequest) (int64, error) {
 	meta := eventstore.Metadata{
 		CorrelationID:  req.Metadata.CorrelationID,
 		CausationID:    req.Metadata.CausationID,
@@ -156,7 +158,7 @@ func schedule(ctx context.Context, tx pgx.Tx, sc commands.ListingSchedule) error
 // ClaimDueListings claims up to limit jobs due at now that no other scheduler holds. Rows
 // locked by a concurrent claim are skipped (SKIP LOCKED), and claimed rows are leased until
 // now+lease, so concurrent schedulers never get the same job while a lease lasts.
-func (s *EventStore) ClaimDueListings(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]string, error) {
+func (s *Store) ClaimDueListings(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE listing_schedule SET leased_until = $2, updated_at = now()
 		WHERE job_id IN (
 			SELECT job_id FROM listing_schedule

@@ -7,7 +7,7 @@ import (
 	"github.com/jobboard/jobboard/repository"
 )
 
-func TestEventStorePassesTheEventStoreSuite(t *testing.T) {
+func TestPostgreSQLStorePassesTheEventStoreSuite(t *testing.T) {
 	t.Parallel()
 	eventstoretest.Run(t, func(t *testing.T) eventstoretest.Harness {
 		s, pool := newStore(t)

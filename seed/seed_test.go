@@ -304,7 +304,7 @@ func TestSeederWritesValidHistories(t *testing.T) {
 		if int64(len(ids)) != res.Streams {
 			t.Fatalf("%d streams stored, result says %d", len(ids), res.Streams)
 		}
-		repo, err := repository.NewEventStore(pool, store)
+		repo, err := repository.NewStore(pool, store)
 		if err != nil {
 			t.Fatal(err)
 		}

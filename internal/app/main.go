@@ -29,7 +29,7 @@ type Main struct {
 	// Adapters are the pool, the event store and registry, Elasticsearch and the
 	// projection versions, opened by Run.
 	*Adapters
-	repo    *repository.EventStore
+	repo    *repository.Store
 	metrics *prometheus.Registry
 	workers workers
 	// closers release what the roles opened, in reverse order, after the workers stopped.
@@ -61,7 +61,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Adapters, err = Open(ctx, m.cfg, m.log); err != nil {
 		return err
 	}
-	m.repo, err = repository.NewEventStore(m.pool, m.store)
+	m.repo, err = repository.NewStore(m.pool, m.store)
 	if err != nil {
 		return err
 	}
