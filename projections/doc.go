@@ -9,6 +9,8 @@
 // events at or below it; the search projector also writes Elasticsearch documents with
 // external versions taken from the job stream.
 //
-// It is an adapter: it imports domain/, eventstore/ (envelopes, registry), bus/ and
-// readmodels/ (the shapes it writes), never commands/ or api/.
+// Events are decoded by storedevents' codec (DecodeEvent), the same as the write side's.
+//
+// It is an adapter: it imports domain/, eventstore/ (envelopes), storedevents/ (the codec),
+// bus/ and readmodels/ (the shapes it writes), never commands/ or api/.
 package projections

@@ -180,7 +180,6 @@ type Rebuilder struct {
 	pool  *pgxpool.Pool
 	es    *elasticsearch.Client
 	store *eventstore.Store
-	reg   *eventstore.Registry
 	cfg   RebuilderConfig
 	defs  map[string]Definition
 	log   *slog.Logger
@@ -191,10 +190,9 @@ type Rebuilder struct {
 	wg      sync.WaitGroup
 }
 
-// NewRebuilder returns a Rebuilder reading history from store (whose registry should
-// upcast; reg, if not nil, upcasts again, which is a no-op for current versions). es may be
-// nil if no projection with an index is rebuilt.
-func NewRebuilder(pool *pgxpool.Pool, es *elasticsearch.Client, store *eventstore.Store, reg *eventstore.Registry, cfg RebuilderConfig) (*Rebuilder, error) {
+// NewRebuilder returns a Rebuilder reading history from store (DecodeEvent upcasts what
+// it reads). es may be nil if no projection with an index is rebuilt.
+func NewRebuilder(pool *pgxpool.Pool, es *elasticsearch.Client, store *eventstore.Store, cfg RebuilderConfig) (*Rebuilder, error) {
 	if pool == nil || store == nil {
 		return nil, errors.New("projections: new rebuilder: pool and event store are required")
 	}
@@ -206,7 +204,7 @@ func NewRebuilder(pool *pgxpool.Pool, es *elasticsearch.Client, store *eventstor
 	if defs == nil {
 		defs = Definitions(pool, es, cfg.BulkWorkers)
 	}
-	return &Rebuilder{pool: pool, es: es, store: store, reg: reg, cfg: cfg, defs: defs,
+	return &Rebuilder{pool: pool, es: es, store: store, cfg: cfg, defs: defs,
 		log: cfg.Logger.With("component", "rebuilder"), cancels: map[uuid.UUID]context.CancelFunc{}}, nil
 }
 
@@ -562,7 +560,7 @@ func (r *Rebuilder) rebuild(ctx context.Context, run *rebuildRun, progress func(
 			if !types[e.StreamType] {
 				continue
 			}
-			ev, err := DecodeEvent(e, r.reg)
+			ev, err := DecodeEvent(e)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // EventStore implements commands.EventStore and commands.DueListings.
@@ -25,8 +26,8 @@ var (
 	_ commands.DueListings = (*EventStore)(nil)
 )
 
-// NewEventStore returns the adapter. store must read with a registry that knows every
-// domain event (NewRegistry), and pool must be the database store appends to.
+// NewEventStore returns the adapter. Events are encoded and decoded by storedevents; pool
+// must be the database store appends to.
 func NewEventStore(pool *pgxpool.Pool, store *eventstore.Store) (*EventStore, error) {
 	if pool == nil || store == nil {
 		return nil, errors.New("repository: new event store: nil pool or store")
@@ -42,7 +43,7 @@ func (s *EventStore) Load(ctx context.Context, streamID string) (commands.Stream
 	}
 	out := commands.Stream{ID: streamID, Events: make([]domain.Event, 0, len(stored))}
 	for _, e := range stored {
-		de, err := Decode(e)
+		de, err := storedevents.Decode(e)
 		if err != nil {
 			return commands.Stream{}, fmt.Errorf("load stream %s: %w", streamID, err)
 		}
@@ -64,7 +65,7 @@ func (s *EventStore) Append(ctx context.Context, req commands.AppendRequest) (in
 	}
 	events := make([]eventstore.EventData, len(req.Events))
 	for i, e := range req.Events {
-		ed, err := Encode(e, meta)
+		ed, err := storedevents.Encode(e, meta)
 		if err != nil {
 			return 0, err
 		}

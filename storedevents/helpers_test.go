@@ -106,8 +106,8 @@ func describeAggregate(streamType, id string, history []domain.Event) (string, e
 			return "", err
 		}
 		open, hasOpen := j.OpenPayment()
-		return fmt.Sprintf("job %s v%d company=%s status=%s details=%+v posted=%s plan=%s published=%s expires=%s closed=%s expired=%s payments=%+v open=%t/%+v",
-			j.ID(), j.Version(), j.CompanyID(), j.Status(), j.Details().Input(), j.PostedAt(), j.Plan(), j.PublishedAt(), j.ExpiresAt(),
+		return fmt.Sprintf("job %s v%d company=%s status=%s details=%s posted=%s plan=%s published=%s expires=%s closed=%s expired=%s payments=%+v open=%t/%+v",
+			j.ID(), j.Version(), j.CompanyID(), j.Status(), detailsText(j.Details().Input()), j.PostedAt(), j.Plan(), j.PublishedAt(), j.ExpiresAt(),
 			j.ClosedAt(), j.ExpiredAt(), j.Payments(), hasOpen, open), nil
 	case domain.StreamTypeApplication:
 		a, err := domain.LoadApplication(id, history)
@@ -118,4 +118,17 @@ func describeAggregate(streamType, id string, history []domain.Event) (string, e
 			a.ID(), a.Version(), a.JobID(), a.CompanyID(), a.CandidateID(), a.Status(), a.ResumeURL(), a.CoverLetter(), a.SubmittedAt()), nil
 	}
 	return "", fmt.Errorf("stream type %q", streamType)
+}
+
+// detailsText is in without the addresses %+v would print for its pointers.
+func detailsText(in domain.JobDetailsInput) string {
+	salary, timezones := "none", "none"
+	if in.Salary != nil {
+		salary = fmt.Sprintf("%+v", *in.Salary)
+	}
+	if in.Location.Timezones != nil {
+		timezones = fmt.Sprintf("%+v", *in.Location.Timezones)
+	}
+	in.Salary, in.Location.Timezones = nil, nil
+	return fmt.Sprintf("%+v salary=%s timezones=%s", in, salary, timezones)
 }

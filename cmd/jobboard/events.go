@@ -16,7 +16,7 @@ import (
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/history"
-	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 func newEventsCommand() *cobra.Command {
@@ -119,7 +119,7 @@ func openHistory(cmd *cobra.Command) (*historyDeps, error) {
 		pool.Close()
 		return nil, err
 	}
-	if d.registry, err = repository.NewRegistry(); err != nil {
+	if d.registry, err = storedevents.NewRegistry(); err != nil {
 		pool.Close()
 		return nil, err
 	}

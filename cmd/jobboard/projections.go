@@ -19,7 +19,7 @@ import (
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/readmodels"
-	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // projectionDeps are what the projections commands use.
@@ -65,19 +65,19 @@ func openProjections(cmd *cobra.Command, f *projectionFlags) (*projectionDeps, f
 	if d.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{cfg.ElasticsearchURL}}); err != nil {
 		return fail(fmt.Errorf("elasticsearch client: %w", err))
 	}
-	if d.registry, err = repository.NewRegistry(); err != nil {
+	if d.registry, err = storedevents.NewRegistry(); err != nil {
 		return fail(err)
 	}
 	store, err := eventstore.NewStore(d.pool, eventstore.StoreConfig{Registry: d.registry, Logger: log})
 	if err != nil {
 		return fail(err)
 	}
-	if d.rebuilder, err = projections.NewRebuilder(d.pool, d.es, store, d.registry, projections.RebuilderConfig{
+	if d.rebuilder, err = projections.NewRebuilder(d.pool, d.es, store, projections.RebuilderConfig{
 		SearchAlias: f.alias, IndexPrefix: f.indexPrefix, BatchSize: f.batch, Logger: log,
 	}); err != nil {
 		return fail(err)
 	}
-	if d.dead, err = projections.NewDeadLetters(d.pool, d.registry); err != nil {
+	if d.dead, err = projections.NewDeadLetters(d.pool); err != nil {
 		return fail(err)
 	}
 	return d, closeAll, nil

@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobboard/jobboard/eventstore"
-	"github.com/jobboard/jobboard/repository"
 	"github.com/jobboard/jobboard/seed"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 func newSeedCommand() *cobra.Command {
@@ -57,7 +57,7 @@ today 00:00 UTC. Seeding the same seed twice into one database is refused: pick 
 				return fmt.Errorf("connect to PostgreSQL: %w", err)
 			}
 			defer pool.Close()
-			reg, err := repository.NewRegistry()
+			reg, err := storedevents.NewRegistry()
 			if err != nil {
 				return err
 			}

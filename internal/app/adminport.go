@@ -15,7 +15,7 @@ import (
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/internal/apperr"
 	"github.com/jobboard/jobboard/projections"
-	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // adminPort implements api.Admin: projection status and rebuilds over projections/, and a
@@ -120,7 +120,7 @@ func (a adminPort) Stream(ctx context.Context, streamID string, asOf time.Time) 
 	history := make([]domain.Event, len(events))
 	for i, e := range events {
 		// The store's registry has upcast e to the domain's current schema version.
-		if history[i], err = repository.Decode(e); err != nil {
+		if history[i], err = storedevents.Decode(e); err != nil {
 			return api.StreamAsOf{}, fmt.Errorf("stream %s: %w", streamID, err)
 		}
 	}
@@ -214,7 +214,7 @@ func optionalTime(t time.Time) *time.Time {
 // process, owned by the Rebuilder; Close cancels it (version N keeps serving, N+1 is
 // dropped), so an operator restarts it elsewhere.
 func (m *Main) wireAdmin(cfg *api.ServerConfig) error {
-	rb, err := projections.NewRebuilder(m.pool, m.es, m.store, m.registry, projections.RebuilderConfig{
+	rb, err := projections.NewRebuilder(m.pool, m.es, m.store, projections.RebuilderConfig{
 		SearchAlias: m.cfg.SearchAlias(),
 		IndexPrefix: m.cfg.SearchIndexPrefix(),
 		Logger:      m.log,

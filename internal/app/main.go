@@ -20,6 +20,7 @@ import (
 	"github.com/jobboard/jobboard/api"
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // Main is the running program: `Run` starts it, `Close` stops it gracefully.
@@ -69,7 +70,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	m.pool = pool
-	m.registry, err = repository.NewRegistry()
+	m.registry, err = storedevents.NewRegistry()
 	if err != nil {
 		return err
 	}

@@ -146,7 +146,7 @@ func (m *Main) startProjectors(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	deadLetters, err := projections.NewDeadLetters(m.pool, m.registry)
+	deadLetters, err := projections.NewDeadLetters(m.pool)
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,6 @@ func (m *Main) startProjectors(ctx context.Context) error {
 		// Consumer groups carry the prefix too: deployments (and test runs) sharing a cluster
 		// must not share groups. The projector names are permanent: renaming one replays all.
 		ConsumerGroup: func(projector string) string { return prefix + projector },
-		Registry:      m.registry,
 		Metrics:       m.metrics,
 		Logger:        m.log,
 	}, tables, search)
