@@ -16,7 +16,7 @@ import (
 	"github.com/jobboard/jobboard/internal/apperr"
 	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/readmodels"
-	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // Admin are the operators' handlers: projection status and rebuilds over projections/, and
@@ -373,7 +373,7 @@ func (a admin) stream(ctx context.Context, q GetStream) (StreamAsOf, error) {
 	shown := make([]Event, len(events))
 	for i, e := range events {
 		// The store's registry has upcast e to the domain's current schema version.
-		if history[i], err = repository.Decode(e); err != nil {
+		if history[i], err = storedevents.Decode(e); err != nil {
 			return StreamAsOf{}, fmt.Errorf("stream %s: %w", streamID, err)
 		}
 		shown[i] = eventOf(e)

@@ -16,5 +16,6 @@
 //     refused state changes return sentinel errors (ErrJobClosed, …) or typed errors
 //     (StatusTransitionError, PaymentMismatchError) that wrap a sentinel for errors.Is.
 //   - Events have a stable stored name (EventType) and schema version that do not depend
-//     on the Go type name; NewEvent gives an empty event to decode a stored one into.
+//     on the Go type name. They carry no JSON: storedevents holds their stored payload
+//     types and the codec.
 package domain

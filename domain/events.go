@@ -6,9 +6,11 @@ import (
 )
 
 // Event is something that happened to one aggregate. EventType is the stable stored name
-// ("job.published") and SchemaVersion the version of its JSON shape; neither depends on the
+// ("job.published") and SchemaVersion the version of its stored shape; neither depends on the
 // Go type name, so types can be renamed without touching stored history. Events are
-// recorded and decoded as pointers (*JobPublished).
+// recorded and decoded as pointers (*JobPublished). They carry no JSON: what is stored is
+// storedevents' payload types, mapped to and from these in one place, so a change here
+// cannot silently change stored history.
 type Event interface {
 	EventType() string
 	SchemaVersion() int
@@ -68,8 +70,8 @@ var eventKinds = map[string]eventKind{
 	EventCandidateTokenRotated:    {StreamTypeCandidate, func() Event { return &CandidateTokenRotated{} }},
 }
 
-// NewEvent returns a pointer to a zero event of the stored type, to json.Unmarshal the
-// stored data into; false for a type this version of the code does not know.
+// NewEvent returns a pointer to a zero event of the stored type; false for a type this
+// version of the code does not know.
 func NewEvent(eventType string) (Event, bool) {
 	k, ok := eventKinds[eventType]
 	if !ok {
@@ -96,108 +98,108 @@ func StreamTypeOf(eventType string) (string, bool) {
 
 // CompanyRegistered: a company signed up. Stored as "company.registered" v1.
 type CompanyRegistered struct {
-	CompanyID    string    `json:"company_id"`
-	Name         string    `json:"name"`
-	Email        string    `json:"email"`
-	Website      string    `json:"website,omitempty"`
-	Description  string    `json:"description,omitempty"`
-	RegisteredAt time.Time `json:"registered_at"`
+	CompanyID    string
+	Name         string
+	Email        string
+	Website      string
+	Description  string
+	RegisteredAt time.Time
 }
 
 // CandidateRegistered: a candidate signed up. Stored as "candidate.registered" v1.
 type CandidateRegistered struct {
-	CandidateID  string    `json:"candidate_id"`
-	Name         string    `json:"name"`
-	Email        string    `json:"email"`
-	RegisteredAt time.Time `json:"registered_at"`
+	CandidateID  string
+	Name         string
+	Email        string
+	RegisteredAt time.Time
 }
 
 // CompanyTokenRotated: the company replaced its bearer token; the previous one no longer
 // authenticates. It records when, never the token nor its hash: events are exported to
 // analysts. Stored as "company.token_rotated" v1.
 type CompanyTokenRotated struct {
-	CompanyID string    `json:"company_id"`
-	RotatedAt time.Time `json:"rotated_at"`
+	CompanyID string
+	RotatedAt time.Time
 }
 
 // CandidateTokenRotated: the candidate replaced its bearer token, as CompanyTokenRotated.
 // Stored as "candidate.token_rotated" v1.
 type CandidateTokenRotated struct {
-	CandidateID string    `json:"candidate_id"`
-	RotatedAt   time.Time `json:"rotated_at"`
+	CandidateID string
+	RotatedAt   time.Time
 }
 
 // JobPosted: a company drafted a job; it awaits payment. Stored as "job.posted" v2.
 // v2 stores the time as "drafted_at" (v1: "posted_at", which readers took for the time
-// the job went public — that is job.published); UpcastJobPostedV1 turns v1 data into v2.
-// The Go field keeps its name so callers are unaffected.
+// the job went public — that is job.published). The Go field keeps its name so callers
+// are unaffected.
 type JobPosted struct {
-	JobID     string     `json:"job_id"`
-	CompanyID string     `json:"company_id"`
-	Details   JobDetails `json:"details"`
-	PostedAt  time.Time  `json:"drafted_at"`
+	JobID     string
+	CompanyID string
+	Details   JobDetails
+	PostedAt  time.Time
 }
 
 // JobDetailsChanged: the company edited the job. Details are the full new details;
 // ChangedFields names the top-level fields that differ ("title", "salary", …).
 // Stored as "job.details_changed" v1.
 type JobDetailsChanged struct {
-	JobID         string     `json:"job_id"`
-	CompanyID     string     `json:"company_id"`
-	Details       JobDetails `json:"details"`
-	ChangedFields []string   `json:"changed_fields"`
-	ChangedAt     time.Time  `json:"changed_at"`
+	JobID         string
+	CompanyID     string
+	Details       JobDetails
+	ChangedFields []string
+	ChangedAt     time.Time
 }
 
 // ListingPaymentRequested: the company started paying for a listing (first publication or
 // renewal); the job awaits this payment. The price and listing duration are the terms
 // quoted at that moment. Stored as "job.listing_payment_requested" v1.
 type ListingPaymentRequested struct {
-	JobID           string      `json:"job_id"`
-	CompanyID       string      `json:"company_id"`
-	PaymentID       string      `json:"payment_id"`
-	Plan            ListingPlan `json:"plan"`
-	Amount          int64       `json:"amount"`
-	Currency        Currency    `json:"currency"`
-	DurationSeconds int64       `json:"duration_seconds"`
-	RequestedAt     time.Time   `json:"requested_at"`
+	JobID           string
+	CompanyID       string
+	PaymentID       string
+	Plan            ListingPlan
+	Amount          int64
+	Currency        Currency
+	DurationSeconds int64
+	RequestedAt     time.Time
 	// PaymentIntentID is the payment provider's id of the charge (a Stripe PaymentIntent),
 	// "" when it was not known. An optional field added to v1: older events decode with "".
-	PaymentIntentID string `json:"payment_intent_id,omitempty"`
+	PaymentIntentID string
 }
 
 // ListingPaid: the payment provider confirmed a listing payment. Stored as
 // "job.listing_paid" v1.
 type ListingPaid struct {
-	JobID     string      `json:"job_id"`
-	CompanyID string      `json:"company_id"`
-	PaymentID string      `json:"payment_id"`
-	Plan      ListingPlan `json:"plan"`
-	Amount    int64       `json:"amount"`
-	Currency  Currency    `json:"currency"`
-	PaidAt    time.Time   `json:"paid_at"`
+	JobID     string
+	CompanyID string
+	PaymentID string
+	Plan      ListingPlan
+	Amount    int64
+	Currency  Currency
+	PaidAt    time.Time
 }
 
 // ListingPaymentFailed: the payment provider reported a failed attempt. The payment may
 // still succeed later (a retried PaymentIntent). Stored as "job.listing_payment_failed" v1.
 type ListingPaymentFailed struct {
-	JobID     string    `json:"job_id"`
-	CompanyID string    `json:"company_id"`
-	PaymentID string    `json:"payment_id"`
-	Reason    string    `json:"reason,omitempty"`
-	FailedAt  time.Time `json:"failed_at"`
+	JobID     string
+	CompanyID string
+	PaymentID string
+	Reason    string
+	FailedAt  time.Time
 }
 
 // ListingPaymentCanceled: the company asked for another plan while this payment was open;
 // its PaymentIntent was canceled at the provider and ReplacedBy is the new payment. Stored
 // as "job.listing_payment_canceled" v1.
 type ListingPaymentCanceled struct {
-	JobID           string    `json:"job_id"`
-	CompanyID       string    `json:"company_id"`
-	PaymentID       string    `json:"payment_id"`
-	PaymentIntentID string    `json:"payment_intent_id,omitempty"`
-	ReplacedBy      string    `json:"replaced_by"`
-	CanceledAt      time.Time `json:"canceled_at"`
+	JobID           string
+	CompanyID       string
+	PaymentID       string
+	PaymentIntentID string
+	ReplacedBy      string
+	CanceledAt      time.Time
 }
 
 // ListingPaymentRefunded: a payment succeeded at the provider when nothing was due for it
@@ -205,78 +207,78 @@ type ListingPaymentCanceled struct {
 // refunded in full (RefundID is the provider's refund). It never paid for a listing.
 // Stored as "job.listing_payment_refunded" v1.
 type ListingPaymentRefunded struct {
-	JobID           string    `json:"job_id"`
-	CompanyID       string    `json:"company_id"`
-	PaymentID       string    `json:"payment_id"`
-	PaymentIntentID string    `json:"payment_intent_id,omitempty"`
-	RefundID        string    `json:"refund_id"`
-	Amount          int64     `json:"amount"`
-	Currency        Currency  `json:"currency"`
-	Reason          string    `json:"reason"`
-	PaidAt          time.Time `json:"paid_at"`
-	RefundedAt      time.Time `json:"refunded_at"`
+	JobID           string
+	CompanyID       string
+	PaymentID       string
+	PaymentIntentID string
+	RefundID        string
+	Amount          int64
+	Currency        Currency
+	Reason          string
+	PaidAt          time.Time
+	RefundedAt      time.Time
 }
 
 // JobPublished: the job is live and takes applications until ExpiresAt. Stored as
 // "job.published" v1.
 type JobPublished struct {
-	JobID       string      `json:"job_id"`
-	CompanyID   string      `json:"company_id"`
-	PaymentID   string      `json:"payment_id"`
-	Plan        ListingPlan `json:"plan"`
-	Featured    bool        `json:"featured"`
-	PublishedAt time.Time   `json:"published_at"`
-	ExpiresAt   time.Time   `json:"expires_at"`
+	JobID       string
+	CompanyID   string
+	PaymentID   string
+	Plan        ListingPlan
+	Featured    bool
+	PublishedAt time.Time
+	ExpiresAt   time.Time
 }
 
 // JobClosed: the company closed the job; it leaves search. Stored as "job.closed" v1.
 type JobClosed struct {
-	JobID     string    `json:"job_id"`
-	CompanyID string    `json:"company_id"`
-	ClosedAt  time.Time `json:"closed_at"`
+	JobID     string
+	CompanyID string
+	ClosedAt  time.Time
 }
 
 // JobExpired: the listing ran out; the job leaves search. Stored as "job.expired" v1.
 type JobExpired struct {
-	JobID     string    `json:"job_id"`
-	CompanyID string    `json:"company_id"`
-	ExpiresAt time.Time `json:"expires_at"`
-	ExpiredAt time.Time `json:"expired_at"`
+	JobID     string
+	CompanyID string
+	ExpiresAt time.Time
+	ExpiredAt time.Time
 }
 
 // ApplicationSubmitted: a candidate applied to a published job. Stored as
 // "application.submitted" v1.
 type ApplicationSubmitted struct {
-	ApplicationID string    `json:"application_id"`
-	JobID         string    `json:"job_id"`
-	CompanyID     string    `json:"company_id"`
-	CandidateID   string    `json:"candidate_id"`
-	ResumeURL     string    `json:"resume_url"`
-	CoverLetter   string    `json:"cover_letter,omitempty"`
-	SubmittedAt   time.Time `json:"submitted_at"`
+	ApplicationID string
+	JobID         string
+	CompanyID     string
+	CandidateID   string
+	ResumeURL     string
+	CoverLetter   string
+	SubmittedAt   time.Time
 }
 
 // ApplicationStatusChanged: the employer moved the application on (or rejected it).
 // Stored as "application.status_changed" v1.
 type ApplicationStatusChanged struct {
-	ApplicationID string            `json:"application_id"`
-	JobID         string            `json:"job_id"`
-	CompanyID     string            `json:"company_id"`
-	CandidateID   string            `json:"candidate_id"`
-	From          ApplicationStatus `json:"from"`
-	To            ApplicationStatus `json:"to"`
-	ChangedAt     time.Time         `json:"changed_at"`
+	ApplicationID string
+	JobID         string
+	CompanyID     string
+	CandidateID   string
+	From          ApplicationStatus
+	To            ApplicationStatus
+	ChangedAt     time.Time
 }
 
 // ApplicationWithdrawn: the candidate withdrew the application. Stored as
 // "application.withdrawn" v1.
 type ApplicationWithdrawn struct {
-	ApplicationID string            `json:"application_id"`
-	JobID         string            `json:"job_id"`
-	CompanyID     string            `json:"company_id"`
-	CandidateID   string            `json:"candidate_id"`
-	From          ApplicationStatus `json:"from"`
-	WithdrawnAt   time.Time         `json:"withdrawn_at"`
+	ApplicationID string
+	JobID         string
+	CompanyID     string
+	CandidateID   string
+	From          ApplicationStatus
+	WithdrawnAt   time.Time
 }
 
 func (*CompanyRegistered) EventType() string        { return EventCompanyRegistered }

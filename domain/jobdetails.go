@@ -11,7 +11,8 @@ import (
 
 // JobDetailsInput is the plain, unvalidated shape of a job's details as the API receives
 // them (POST /v1/jobs). NewJobDetails validates and normalises it; JobDetails.Input gives it
-// back, normalised. It is also the JSON shape stored in job.posted and job.details_changed.
+// back, normalised; RestoreJobDetails reads it back from history. Its JSON is not what is
+// stored: job.posted and job.details_changed store storedevents' own details type.
 type JobDetailsInput struct {
 	Title          string        `json:"title"`
 	Description    string        `json:"description"`
@@ -295,17 +296,14 @@ func (d JobDetails) Input() JobDetailsInput {
 // Equal reports whether d and o hold the same details.
 func (d JobDetails) Equal(o JobDetails) bool { return reflect.DeepEqual(d.Input(), o.Input()) }
 
-// MarshalJSON writes the JobDetailsInput shape.
+// MarshalJSON writes the JobDetailsInput shape, as the jobs read table keeps the details.
+// Stored events do not use it: storedevents has a details type of its own.
 func (d JobDetails) MarshalJSON() ([]byte, error) { return json.Marshal(d.Input()) }
 
-// UnmarshalJSON reads details from stored history. It trusts the history: it restores
-// enums and the currency but does not re-apply length rules, which may have tightened since
-// the event was recorded (old shapes are the upcasters' business).
-func (d *JobDetails) UnmarshalJSON(b []byte) error {
-	var in JobDetailsInput
-	if err := json.Unmarshal(b, &in); err != nil {
-		return err
-	}
+// RestoreJobDetails rebuilds details read from stored history. It trusts the history: it
+// restores enums and the currency but does not re-apply length rules, which may have
+// tightened since the event was recorded (old shapes are the upcasters' business).
+func RestoreJobDetails(in JobDetailsInput) (JobDetails, error) {
 	var p problems
 	r := JobDetails{
 		title:       in.Title,
@@ -329,10 +327,9 @@ func (d *JobDetails) UnmarshalJSON(b []byte) error {
 		r.salary.period = parseEnumField(&p, "salary.period", s.Period, ParseSalaryPeriod)
 	}
 	if err := p.err(); err != nil {
-		return fmt.Errorf("decode job details: %w", err)
+		return JobDetails{}, fmt.Errorf("decode job details: %w", err)
 	}
-	*d = r
-	return nil
+	return r, nil
 }
 
 // JobDetailsPatch is a partial update of a job's details: nil fields are left as they are.

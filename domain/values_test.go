@@ -179,16 +179,16 @@ func TestJobDetailsJSON(t *testing.T) {
 	if string(b) != want {
 		t.Fatalf("JSON =\n%s\nwant\n%s", b, want)
 	}
-	var back JobDetails
-	if err := json.Unmarshal(b, &back); err != nil || !back.Equal(d) {
+	back, err := RestoreJobDetails(d.Input())
+	if err != nil || !back.Equal(d) {
 		t.Fatalf("round trip: %v %+v", err, back.Input())
 	}
 	// History is trusted: a title recorded under older, looser rules still loads.
-	old := `{"title":"Go","description":"x","employment_type":"contract","seniority":"mid","location":{"remote":true},"tags":null}`
-	if err := json.Unmarshal([]byte(old), &back); err != nil || back.Title() != "Go" {
+	old := JobDetailsInput{Title: "Go", Description: "x", EmploymentType: "contract", Seniority: "mid", Location: LocationInput{Remote: true}}
+	if back, err = RestoreJobDetails(old); err != nil || back.Title() != "Go" {
 		t.Fatalf("old details: %v", err)
 	}
-	if err := json.Unmarshal([]byte(`{"title":"Go","employment_type":"gig","seniority":"mid"}`), &back); err == nil {
+	if _, err := RestoreJobDetails(JobDetailsInput{Title: "Go", EmploymentType: "gig", Seniority: "mid"}); err == nil {
 		t.Fatal("unknown enum decoded")
 	}
 }

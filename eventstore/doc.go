@@ -33,5 +33,5 @@
 // lost (a reconnect, a transaction that committed without notifying).
 //
 // This package is an adapter: it may import pgx and Watermill, never domain/, commands/ or
-// other adapters. Event types and upcasters are registered by cmd/.
+// other adapters. Event types and upcasters are registered by storedevents.NewRegistry.
 package eventstore

@@ -19,8 +19,8 @@ import (
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/history"
 	"github.com/jobboard/jobboard/internal/testenv"
-	"github.com/jobboard/jobboard/repository"
 	"github.com/jobboard/jobboard/seed"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // newStore opens a fresh database and a store that reads rows as stored (no registry).
@@ -42,7 +42,7 @@ func newStore(tb testing.TB) (*pgxpool.Pool, *eventstore.Store) {
 func seeded(tb testing.TB, n int) (*pgxpool.Pool, *eventstore.Store) {
 	tb.Helper()
 	pool, store := newStore(tb)
-	reg, err := repository.NewRegistry()
+	reg, err := storedevents.NewRegistry()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,8 +11,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/jobboard/jobboard/eventstore"
 )
 
 // ErrDeadLetterNotFound: no dead letter has that id.
@@ -43,15 +41,14 @@ type DeadLetter struct {
 // unrecorded.
 type DeadLetters struct {
 	pool *pgxpool.Pool
-	reg  *eventstore.Registry
 }
 
-// NewDeadLetters returns the dead-letter store on pool; reg upcasts replayed events.
-func NewDeadLetters(pool *pgxpool.Pool, reg *eventstore.Registry) (*DeadLetters, error) {
+// NewDeadLetters returns the dead-letter store on pool.
+func NewDeadLetters(pool *pgxpool.Pool) (*DeadLetters, error) {
 	if pool == nil {
 		return nil, errors.New("projections: new dead letters: pool is nil")
 	}
-	return &DeadLetters{pool: pool, reg: reg}, nil
+	return &DeadLetters{pool: pool}, nil
 }
 
 // Record stores msgs as dead letters of projection (idempotent per message uuid).
@@ -154,7 +151,7 @@ func (d *DeadLetters) Replay(ctx context.Context, p Projector, ids ...int64) (Re
 	}
 	for _, dl := range letters {
 		msg := message.NewMessage(dl.MessageUUID, []byte(dl.Payload))
-		ev, err := decodeMessage(msg, d.reg)
+		ev, err := decodeMessage(msg)
 		if err == nil {
 			err = p.Apply(ctx, []Event{ev})
 		}

@@ -11,8 +11,9 @@
 //
 // Definitions is the one list of projections (the runner, rebuilds, status and dead-letter
 // replay use it); Versions is the one owner of the projection_versions and
-// projection_rebuilds tables.
+// projection_rebuilds tables. Events are decoded by storedevents' codec (DecodeEvent), the
+// same as the write side's.
 //
-// It is an adapter: it imports domain/, eventstore/ (envelopes, registry), bus/ and
-// readmodels/ (the shapes it writes), never commands/ or api/.
+// It is an adapter: it imports domain/, eventstore/ (envelopes), storedevents/ (the codec),
+// bus/ and readmodels/ (the shapes it writes), never commands/ or api/.
 package projections

@@ -1,13 +1,13 @@
 package projections
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // Event is a stored event with its data decoded into the domain's event type.
@@ -18,30 +18,24 @@ type Event struct {
 	Payload domain.Event
 }
 
-// DecodeEvent upcasts e through reg (if not nil) and decodes its data. Errors are
-// permanent: retrying cannot fix them.
-func DecodeEvent(e eventstore.Event, reg *eventstore.Registry) (Event, error) {
-	if reg != nil {
-		up, err := reg.Upcast(e)
-		if err != nil {
-			return Event{}, Permanent(err)
-		}
-		e = up
-	}
+// DecodeEvent decodes e with storedevents' codec (which upcasts it first), the one codec of
+// the write side, the history and the rebuilds. Errors are permanent: retrying cannot fix
+// them.
+func DecodeEvent(e eventstore.Event) (Event, error) {
 	out := Event{Event: e}
-	payload, ok := domain.NewEvent(e.Type)
-	if !ok {
+	if !storedevents.Known(e.Type) {
 		return out, nil
 	}
-	if err := json.Unmarshal(e.Data, payload); err != nil {
-		return Event{}, Permanent(fmt.Errorf("decode %s event %s of stream %s: %w", e.Type, e.EventID, e.StreamID, err))
+	payload, err := storedevents.Decode(e)
+	if err != nil {
+		return Event{}, Permanent(fmt.Errorf("%s event of stream %s: %w", e.Type, e.StreamID, err))
 	}
 	out.Payload = payload
 	return out, nil
 }
 
 // decodeMessage decodes a message published by the relay.
-func decodeMessage(msg *message.Message, reg *eventstore.Registry) (Event, error) {
+func decodeMessage(msg *message.Message) (Event, error) {
 	e, err := eventstore.DecodeEnvelope(msg.Payload)
 	if err != nil {
 		return Event{}, Permanent(err)
@@ -49,5 +43,5 @@ func decodeMessage(msg *message.Message, reg *eventstore.Registry) (Event, error
 	if e.StreamID == "" || e.StreamVersion < 1 {
 		return Event{}, Permanent(fmt.Errorf("event %s: envelope without stream id or version", e.EventID))
 	}
-	return DecodeEvent(e, reg)
+	return DecodeEvent(e)
 }

@@ -93,7 +93,7 @@ func applyAll(t *testing.T, p projections.Projector, events []eventstore.Event, 
 	}
 	decoded := make([]projections.Event, len(events))
 	for i, e := range events {
-		d, err := projections.DecodeEvent(e, nil)
+		d, err := projections.DecodeEvent(e)
 		if err != nil {
 			t.Fatal(err)
 		}

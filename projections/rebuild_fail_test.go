@@ -58,7 +58,7 @@ func TestRebuildThatDoesNotFinishLeavesTheLiveVersion(t *testing.T) {
 			}
 			defs[readmodels.JobSearchProjection] = def
 			cfg.Definitions, cfg.SearchAlias, cfg.IndexPrefix, cfg.Logger = defs, env.alias, env.prefix, quietLogger()
-			rb, err := projections.NewRebuilder(env.pool, env.es, env.store, env.reg, cfg)
+			rb, err := projections.NewRebuilder(env.pool, env.es, env.store, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestAnAbandonedRebuildIsReclaimedByTheNext(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rb, err := projections.NewRebuilder(env.pool, env.es, env.store, env.reg, projections.RebuilderConfig{
+	rb, err := projections.NewRebuilder(env.pool, env.es, env.store, projections.RebuilderConfig{
 		SearchAlias: env.alias, IndexPrefix: env.prefix, Logger: quietLogger(), AbandonAfter: time.Minute,
 	})
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/projections/projectionstest"
 	"github.com/jobboard/jobboard/readmodels"
-	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // rebuildEnv is a fresh database with the search projection's version 1 on an index of
@@ -67,14 +67,14 @@ func newRebuildEnv(t testing.TB, cfg projections.RebuilderConfig) rebuildEnv {
 		env.prefix+"-v1", readmodels.JobSearchProjection); err != nil {
 		t.Fatal(err)
 	}
-	if env.reg, err = repository.NewRegistry(); err != nil {
+	if env.reg, err = storedevents.NewRegistry(); err != nil {
 		t.Fatal(err)
 	}
 	if env.store, err = eventstore.NewStore(pool, eventstore.StoreConfig{Registry: env.reg, Logger: quietLogger()}); err != nil {
 		t.Fatal(err)
 	}
 	cfg.SearchAlias, cfg.IndexPrefix, cfg.Logger = env.alias, env.prefix, quietLogger()
-	if env.rb, err = projections.NewRebuilder(pool, es, env.store, env.reg, cfg); err != nil {
+	if env.rb, err = projections.NewRebuilder(pool, es, env.store, cfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.rb.Close() })
@@ -186,7 +186,7 @@ func TestRebuildPromotesWhileQueriesKeepAnswering(t *testing.T) {
 				batch := make([]projections.Event, len(b.Events))
 				for i, e := range b.Events {
 					var err error // not the test's err, which the test goroutine writes meanwhile
-					if batch[i], err = projections.DecodeEvent(e, env.reg); err != nil {
+					if batch[i], err = projections.DecodeEvent(e); err != nil {
 						return err
 					}
 				}
@@ -316,7 +316,7 @@ func catchUp(t *testing.T, ctx context.Context, env rebuildEnv, p projections.Pr
 		}
 		batch := make([]projections.Event, len(evs))
 		for i, e := range evs {
-			if batch[i], err = projections.DecodeEvent(e, env.reg); err != nil {
+			if batch[i], err = projections.DecodeEvent(e); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -347,7 +347,7 @@ func appendPublishedJob(ctx context.Context, store *eventstore.Store, company st
 		&domain.JobPublished{JobID: id, CompanyID: company, PaymentID: "pay-" + id, Plan: domain.ListingPlanStandard,
 			PublishedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)},
 	} {
-		d, err := repository.Encode(e, eventstore.Metadata{Actor: "test"})
+		d, err := storedevents.Encode(e, eventstore.Metadata{Actor: "test"})
 		if err != nil {
 			return "", err
 		}

@@ -103,7 +103,6 @@ type Rebuilder struct {
 	pool     *pgxpool.Pool
 	es       *elasticsearch.Client
 	store    *eventstore.Store
-	reg      *eventstore.Registry
 	versions *Versions
 	cfg      RebuilderConfig
 	defs     map[string]Definition
@@ -115,10 +114,9 @@ type Rebuilder struct {
 	wg      sync.WaitGroup
 }
 
-// NewRebuilder returns a Rebuilder reading history from store (whose registry should
-// upcast; reg, if not nil, upcasts again, which is a no-op for current versions). es may be
-// nil if no projection with an index is rebuilt.
-func NewRebuilder(pool *pgxpool.Pool, es *elasticsearch.Client, store *eventstore.Store, reg *eventstore.Registry, cfg RebuilderConfig) (*Rebuilder, error) {
+// NewRebuilder returns a Rebuilder reading history from store (DecodeEvent upcasts what
+// it reads). es may be nil if no projection with an index is rebuilt.
+func NewRebuilder(pool *pgxpool.Pool, es *elasticsearch.Client, store *eventstore.Store, cfg RebuilderConfig) (*Rebuilder, error) {
 	if pool == nil || store == nil {
 		return nil, errors.New("projections: new rebuilder: pool and event store are required")
 	}
@@ -130,7 +128,7 @@ func NewRebuilder(pool *pgxpool.Pool, es *elasticsearch.Client, store *eventstor
 	if defs == nil {
 		defs = Definitions(pool, es, cfg.BulkWorkers)
 	}
-	return &Rebuilder{pool: pool, es: es, store: store, reg: reg, versions: &Versions{pool: pool}, cfg: cfg, defs: defs,
+	return &Rebuilder{pool: pool, es: es, store: store, versions: &Versions{pool: pool}, cfg: cfg, defs: defs,
 		log: cfg.Logger.With("component", "rebuilder"), cancels: map[uuid.UUID]context.CancelFunc{}}, nil
 }
 
@@ -310,7 +308,7 @@ func (r *Rebuilder) rebuild(ctx context.Context, run *rebuildRun) error {
 	if err != nil {
 		return err
 	}
-	rp := &replay{pool: r.pool, store: r.store, reg: r.reg, projector: p, types: streamTypeSet(p),
+	rp := &replay{pool: r.pool, store: r.store, projector: p, types: streamTypeSet(p),
 		batchSize: r.cfg.BatchSize, pos: eventstore.Start}
 	total, err := rp.count(ctx)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 type replay struct {
 	pool      *pgxpool.Pool
 	store     *eventstore.Store
-	reg       *eventstore.Registry
 	projector Projector
 	types     map[string]bool
 	batchSize int
@@ -65,7 +64,7 @@ func (rp *replay) apply(ctx context.Context, events []eventstore.Event) error {
 		if !rp.types[e.StreamType] {
 			continue
 		}
-		ev, err := DecodeEvent(e, rp.reg)
+		ev, err := DecodeEvent(e)
 		if err != nil {
 			return err
 		}

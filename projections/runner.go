@@ -43,8 +43,6 @@ type RunnerConfig struct {
 	DeadLetterTopic func(projector string) string
 	// ConsumerGroup names a projector's consumer group. Default: the projector's name.
 	ConsumerGroup func(projector string) string
-	// Registry upcasts old event schemas before decoding; nil decodes as stored.
-	Registry *eventstore.Registry
 	// MaxRetries is how often a failed event is retried (with exponential backoff) before
 	// it goes to the dead-letter topic. Default 5.
 	MaxRetries int
@@ -222,7 +220,7 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	pos := &positions{}
 	logger := r.logger.With("projector", name)
 	handle := func(msg *message.Message) error {
-		ev, err := decodeMessage(msg, r.cfg.Registry)
+		ev, err := decodeMessage(msg)
 		if err != nil {
 			logger.Warn("undecodable event", "err", err, "message_uuid", msg.UUID)
 			return err

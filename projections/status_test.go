@@ -60,13 +60,13 @@ func TestStatusAndDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl, err := projections.NewDeadLetters(env.pool, env.reg)
+	dl, err := projections.NewDeadLetters(env.pool)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The company's event is applied; the job's event died (as the poison queue would
 	// record it).
-	first, err := projections.DecodeEvent(stored[0], env.reg)
+	first, err := projections.DecodeEvent(stored[0])
 	if err != nil {
 		t.Fatal(err)
 	}

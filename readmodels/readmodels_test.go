@@ -93,7 +93,7 @@ func newFixture(t *testing.T) fixture {
 	}
 	var events []projections.Event
 	for _, e := range h.Events {
-		d, err := projections.DecodeEvent(e, nil)
+		d, err := projections.DecodeEvent(e)
 		if err != nil {
 			t.Fatal(err)
 		}

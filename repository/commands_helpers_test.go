@@ -17,6 +17,7 @@ import (
 	"github.com/jobboard/jobboard/internal/testenv"
 	"github.com/jobboard/jobboard/payments"
 	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // testClock is a clock tests move by hand.
@@ -76,7 +77,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	reg, err := repository.NewRegistry()
+	reg, err := storedevents.NewRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/internal/testenv"
 	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 func newStore(t *testing.T) (*repository.Store, *pgxpool.Pool) {
@@ -23,7 +24,7 @@ func newStore(t *testing.T) (*repository.Store, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	reg, err := repository.NewRegistry()
+	reg, err := storedevents.NewRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,19 +89,6 @@ func TestEventsRoundTripThroughTheStore(t *testing.T) {
 	_, err = s.Append(ctx, commands.AppendRequest{StreamID: "job-1", StreamType: domain.StreamTypeJob, ExpectedVersion: 2, Events: events[:1]})
 	if !errors.Is(err, commands.ErrConcurrencyConflict) {
 		t.Fatalf("stale append: %v", err)
-	}
-}
-
-func TestEveryDomainEventIsRegistered(t *testing.T) {
-	t.Parallel()
-	types := repository.EventTypes()
-	if len(types) != len(domain.EventTypes()) {
-		t.Fatalf("%d types registered, domain has %d", len(types), len(domain.EventTypes()))
-	}
-	for _, et := range types {
-		if err := et.Validate(); err != nil {
-			t.Error(err)
-		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // Store implements commands.EventStore and commands.DueListings over the PostgreSQL event
@@ -27,8 +28,8 @@ var (
 	_ commands.DueListings = (*Store)(nil)
 )
 
-// NewStore returns the adapter. store must read with a registry that knows every
-// domain event (NewRegistry), and pool must be the database store appends to.
+// NewStore returns the adapter. Events are encoded and decoded by storedevents; pool must be
+// the database store appends to.
 func NewStore(pool *pgxpool.Pool, store *eventstore.Store) (*Store, error) {
 	if pool == nil || store == nil {
 		return nil, errors.New("repository: new event store: nil pool or store")
@@ -44,7 +45,7 @@ func (s *Store) Load(ctx context.Context, streamID string) (commands.Stream, err
 	}
 	out := commands.Stream{ID: streamID, Events: make([]domain.Event, 0, len(stored))}
 	for _, e := range stored {
-		de, err := Decode(e)
+		de, err := storedevents.Decode(e)
 		if err != nil {
 			return commands.Stream{}, fmt.Errorf("load stream %s: %w", streamID, err)
 		}
@@ -66,7 +67,7 @@ func (s *Store) Append(ctx context.Context, req commands.AppendRequest) (int64, 
 	}
 	events := make([]eventstore.EventData, len(req.Events))
 	for i, e := range req.Events {
-		ed, err := Encode(e, meta)
+		ed, err := storedevents.Encode(e, meta)
 		if err != nil {
 			return 0, err
 		}

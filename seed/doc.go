@@ -3,7 +3,7 @@
 // moving through the hiring process or withdrawn — for demos and benchmarks.
 //
 // Every stream is built by driving the real aggregates of domain/ (so each history is valid
-// by the domain's own rules) and encoded with repository.Encode; the streams are appended
+// by the domain's own rules) and encoded with storedevents.Encode; the streams are appended
 // through eventstore.Store.AppendTx, many streams per transaction and several transactions
 // at once, with the side rows the command path keeps (e-mail claims, the listing schedule).
 // Given the same Config (seed and end time included) it writes the same streams, byte for

@@ -16,7 +16,7 @@ import (
 	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/eventstore"
-	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // segment is one stream's whole history, appended at once.
@@ -116,7 +116,7 @@ func (r recorder) take(a changer, t time.Time, actor, command string) error {
 	meta.CorrelationID = newID(t, r.rng)
 	meta.CausationID = meta.CorrelationID
 	for _, e := range a.Changes() {
-		ed, err := repository.Encode(e, meta)
+		ed, err := storedevents.Encode(e, meta)
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/internal/testenv"
 	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 var testEnd = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -83,7 +84,7 @@ func TestGeneratedHistory(t *testing.T) {
 			}
 			history := make([]domain.Event, len(s.events))
 			for i, ed := range s.events {
-				e, err := repository.Decode(eventstore.Event{EventID: ed.EventID, Type: ed.Type, SchemaVersion: ed.SchemaVersion, Data: ed.Data})
+				e, err := storedevents.Decode(eventstore.Event{EventID: ed.EventID, Type: ed.Type, SchemaVersion: ed.SchemaVersion, Data: ed.Data})
 				if err != nil {
 					t.Fatalf("stream %s event %d: %v", s.streamID, i+1, err)
 				}
@@ -229,7 +230,7 @@ func newStore(t testing.TB) (*pgxpool.Pool, *eventstore.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	reg, err := repository.NewRegistry()
+	reg, err := storedevents.NewRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}

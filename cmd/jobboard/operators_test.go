@@ -25,7 +25,7 @@ import (
 	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/projections/projectionstest"
 	"github.com/jobboard/jobboard/readmodels"
-	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // cli runs the jobboard command in-process against one test database and one index prefix.
@@ -192,7 +192,7 @@ func TestOperatorAndAnalystCommands(t *testing.T) {
 	})
 
 	t.Run("dlq lists, shows and replays a dead letter", func(t *testing.T) {
-		reg, err := repository.NewRegistry()
+		reg, err := storedevents.NewRegistry()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +204,7 @@ func TestOperatorAndAnalystCommands(t *testing.T) {
 		if err != nil || len(evs) != 1 {
 			t.Fatalf("read a company.registered: %v, %v", evs, err)
 		}
-		dl, err := projections.NewDeadLetters(pool, reg)
+		dl, err := projections.NewDeadLetters(pool)
 		if err != nil {
 			t.Fatal(err)
 		}

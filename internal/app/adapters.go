@@ -11,7 +11,7 @@ import (
 
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/projections"
-	"github.com/jobboard/jobboard/repository"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // Adapters are the connections and stores every part of the program shares: the
@@ -55,7 +55,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Adapters, error) 
 
 func (a *Adapters) build() error {
 	var err error
-	if a.registry, err = repository.NewRegistry(); err != nil {
+	if a.registry, err = storedevents.NewRegistry(); err != nil {
 		return err
 	}
 	if a.store, err = eventstore.NewStore(a.pool, eventstore.StoreConfig{Registry: a.registry, Logger: a.log}); err != nil {
@@ -109,7 +109,7 @@ func (a *Adapters) LiveProjector(projection string) (projections.Projector, erro
 
 // DeadLetters stores and replays the projectors' dead letters.
 func (a *Adapters) DeadLetters() (*projections.DeadLetters, error) {
-	return projections.NewDeadLetters(a.pool, a.registry)
+	return projections.NewDeadLetters(a.pool)
 }
 
 // NewRebuilder returns a Rebuilder over the adapters. The search alias and index prefix
@@ -125,5 +125,5 @@ func (a *Adapters) NewRebuilder(cfg projections.RebuilderConfig) (*projections.R
 	if cfg.Logger == nil {
 		cfg.Logger = a.log
 	}
-	return projections.NewRebuilder(a.pool, a.es, a.store, a.registry, cfg)
+	return projections.NewRebuilder(a.pool, a.es, a.store, cfg)
 }

@@ -120,7 +120,7 @@ func (m *Main) newCommands() (*application.Commands, error) {
 // through the API runs in this process, owned by the Rebuilder; Close cancels it (version N
 // keeps serving, N+1 is dropped), so an operator restarts it elsewhere.
 func (m *Main) newAdmin() (*application.Admin, error) {
-	rb, err := projections.NewRebuilder(m.pool, m.es, m.store, m.registry, projections.RebuilderConfig{
+	rb, err := projections.NewRebuilder(m.pool, m.es, m.store, projections.RebuilderConfig{
 		SearchAlias: m.cfg.SearchAlias(),
 		IndexPrefix: m.cfg.SearchIndexPrefix(),
 		Logger:      m.log,

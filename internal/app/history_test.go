@@ -9,8 +9,8 @@ import (
 
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/readmodels"
-	"github.com/jobboard/jobboard/repository"
 	"github.com/jobboard/jobboard/seed"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // history writes realistic histories (companies, jobs, payments, applications, closes,
@@ -28,7 +28,7 @@ func newHistory(t testing.TB, dsn string) *history {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	reg, err := repository.NewRegistry()
+	reg, err := storedevents.NewRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func TestProjectorProcessKilledMidBatchReadModelsEqualAFreshReplay(t *testing.T)
 	}
 
 	// The fresh replay: version 2 of both projections, built from the store.
-	rb, err := projections.NewRebuilder(h.pool, es, h.store, h.registry, projections.RebuilderConfig{
+	rb, err := projections.NewRebuilder(h.pool, es, h.store, projections.RebuilderConfig{
 		SearchAlias: cfg.SearchAlias(), IndexPrefix: cfg.SearchIndexPrefix(), Logger: testLogger(),
 	})
 	if err != nil {

@@ -27,8 +27,8 @@ import (
 	"github.com/jobboard/jobboard/migrations"
 	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/readmodels"
-	"github.com/jobboard/jobboard/repository"
 	"github.com/jobboard/jobboard/seed"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // Query benchmarks (issue 5, point 8): latency of GET /v1/jobs and GET /v1/jobs/{id} under
@@ -133,7 +133,7 @@ func buildBoard(ctx context.Context, b *testing.B, base string, wanted int, fres
 		return board{}, err
 	}
 	defer pool.Close()
-	reg, err := repository.NewRegistry()
+	reg, err := storedevents.NewRegistry()
 	if err != nil {
 		return board{}, err
 	}
@@ -334,7 +334,7 @@ func projectBoard(ctx context.Context, pool *pgxpool.Pool, store *eventstore.Sto
 			}
 			evs := make([]projections.Event, len(raw))
 			for i, e := range raw {
-				if evs[i], err = projections.DecodeEvent(e, reg); err != nil {
+				if evs[i], err = projections.DecodeEvent(e); err != nil {
 					return err
 				}
 			}

@@ -146,7 +146,6 @@ func (m *Main) startProjectors(ctx context.Context) error {
 		// Consumer groups carry the prefix too: deployments (and test runs) sharing a cluster
 		// must not share groups. The projector names are permanent: renaming one replays all.
 		ConsumerGroup: func(projector string) string { return prefix + projector },
-		Registry:      m.registry,
 		Metrics:       m.metrics,
 		Logger:        m.log,
 	}, projectors...)

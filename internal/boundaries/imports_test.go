@@ -58,17 +58,20 @@ var imports = map[string]rule{
 	// The application layer: every use case behind one handler shape. Its operator handlers
 	// orchestrate the projections' rebuilds and read the raw history, so it reaches those
 	// adapters (and the pool they take) directly; front doors reach it only.
-	"application": {may: []string{"domain", "commands", "readmodels", "projections", "eventstore", "repository",
+	"application": {may: []string{"storedevents", "domain", "commands", "readmodels", "projections", "eventstore", "repository",
 		"internal/apperr", "internal/consistency", pgx, uuid, prometheus}},
 
 	// Adapters.
+	// The stored events' own versioned payload types and the one codec every reader and
+	// writer of the history uses.
+	"storedevents":                {may: []string{"domain", "eventstore"}},
 	"eventstore":                  {may: []string{pgx, uuid, watermill}},
-	"repository":                  {may: []string{"commands", "domain", "eventstore", pgx}},
+	"repository":                  {may: []string{"storedevents", "commands", "domain", "eventstore", pgx}},
 	"payments":                    {may: []string{"commands", "internal/apperr", stripe}},
 	"bus":                         {may: []string{watermill, kafka}},
 	"readmodels":                  {may: []string{"internal/apperr", "internal/consistency", pgx, elastic}},
-	"projections":                 {may: []string{"bus", "domain", "eventstore", "readmodels", pgx, uuid, watermill, elastic, prometheus}},
-	"projections/projectionstest": {may: []string{"bus", "domain", "eventstore", pgx, uuid, watermill}},
+	"projections":                 {may: []string{"storedevents", "bus", "domain", "eventstore", "readmodels", pgx, uuid, watermill, elastic, prometheus}},
+	"projections/projectionstest": {may: []string{"storedevents", "bus", "domain", "eventstore", pgx, uuid, watermill}},
 	"history":                     {may: []string{"eventstore", pgx, uuid}},
 	"migrations":                  {may: []string{pgx, goose}},
 	// The front door: HTTP concerns only. It calls the application layer with the commands'
@@ -78,7 +81,7 @@ var imports = map[string]rule{
 	// The PostgreSQL implementation of the application's idempotency store.
 	"idempotency": {may: []string{"application", "internal/apperr", pgx}},
 	// The synthetic history writes through the command handlers and the PostgreSQL store.
-	"seed": {may: []string{"commands", "domain", "eventstore", "history", "repository", pgx, uuid, "golang.org/x/sync"}},
+	"seed": {may: []string{"storedevents", "commands", "domain", "eventstore", "history", "repository", pgx, uuid, "golang.org/x/sync"}},
 
 	// The composition root and the program.
 	"internal/app": {all: true},

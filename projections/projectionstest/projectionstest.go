@@ -18,6 +18,7 @@ import (
 	"github.com/jobboard/jobboard/bus"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/storedevents"
 )
 
 // History records events as the store would: per-stream versions from 1, global positions
@@ -41,12 +42,12 @@ func (h *History) Add(tb testing.TB, streamID string, e domain.Event) eventstore
 	if !ok {
 		tb.Fatalf("unknown event type %s", e.EventType())
 	}
-	data, err := json.Marshal(e)
+	ed, err := storedevents.Encode(e, eventstore.Metadata{})
 	if err != nil {
 		tb.Fatalf("encode %s: %v", e.EventType(), err)
 	}
-	h.AddRaw(streamID, st, e.EventType(), data)
-	h.Events[len(h.Events)-1].SchemaVersion = e.SchemaVersion()
+	h.AddRaw(streamID, st, e.EventType(), ed.Data)
+	h.Events[len(h.Events)-1].SchemaVersion = ed.SchemaVersion
 	return h.Events[len(h.Events)-1]
 }
 

@@ -1,4 +1,4 @@
-package domain
+package storedevents
 
 import (
 	"encoding/json"
@@ -7,9 +7,10 @@ import (
 )
 
 // Upcasters turn the stored data of an old schema version of an event into the next
-// version's shape. They are pure functions of the JSON (the event store's registry, wired by
-// repository/, applies them on read; stored events are never rewritten) and must accept
-// every shape ever stored under that version.
+// version's shape. They are pure functions of the JSON (Decode applies them, and so does the
+// event store's registry from NewRegistry; stored events are never rewritten), work on the
+// JSON itself so that fields they do not know are kept, and must accept every shape ever
+// stored under that version. Each is listed with its event's codec in codec.go.
 
 // UpcastJobPostedV1 turns job.posted v1 data into v2: "posted_at" is renamed "drafted_at".
 // Every other field is kept as stored.

@@ -1,4 +1,4 @@
-package domain
+package storedevents
 
 import (
 	"encoding/json"
@@ -26,12 +26,12 @@ func TestUpcastJobPostedV1(t *testing.T) {
 		if string(fields["drafted_at"]) != `"2026-03-01T09:00:00Z"` {
 			t.Fatalf("drafted_at = %s", fields["drafted_at"])
 		}
-		var e JobPosted
+		var e JobPostedV2
 		if err := json.Unmarshal(v2, &e); err != nil {
 			t.Fatal(err)
 		}
-		if e.JobID != "j1" || e.CompanyID != "c1" || e.Details.Title() != "Go Engineer" ||
-			!e.PostedAt.Equal(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) {
+		if e.JobID != "j1" || e.CompanyID != "c1" || e.Details.Title != "Go Engineer" ||
+			!e.DraftedAt.Equal(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) {
 			t.Fatalf("decoded v2 = %+v", e)
 		}
 	})
