@@ -177,6 +177,10 @@ func TestChartRunsEachRoleOfTheBinaryInItsOwnDeployment(t *testing.T) {
 	if _, err := helmTemplate(t, "roles.relay.replicas=1"); err == nil {
 		t.Error("a lone relay (no standby) rendered")
 	}
+	// values.schema.json: a misspelt value fails instead of being ignored.
+	if _, err := helmTemplate(t, "roles.api.replica=3"); err == nil || !strings.Contains(err.Error(), "replica") {
+		t.Errorf("roles.api.replica (a typo) rendered (err %v)", err)
+	}
 }
 
 func TestChartValuesAreTheBinarysSettings(t *testing.T) {
