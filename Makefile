@@ -43,7 +43,7 @@ vet: # no file is built only without the faults tag, so this vets every file
 
 ## chart: helm lint, and every manifest of the Helm chart (deploy/jobboard) validated offline
 ## against the Kubernetes schemas; the first run installs helm, kubeconform and the schemas
-## into .tools/ (deploy/check-chart.sh)
+## into bin/tools/ (deploy/check-chart.sh)
 chart:
 	./deploy/check-chart.sh
 

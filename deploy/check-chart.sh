@@ -5,8 +5,8 @@
 # Kubernetes version checked (ServiceMonitor against deploy/schemas/, our own subset: the
 # CRD has no schema to fetch offline).
 #
-# Tools install on first use into .tools/ (git-ignored): helm and kubeconform with
-# `go install` at pinned versions, the schemas from PyPI's kubernetes-validate package
+# Tools install on first use into bin/tools/ (git-ignored; the version in each name, so a new
+# pin reinstalls): helm and kubeconform with `go install`, the schemas from PyPI's kubernetes-validate package
 # (`pip download`; kubeconform would fetch its schemas from GitHub). Later runs take seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +17,9 @@ KUBERNETES_VALIDATE_VERSION=1.37.0
 # The chart's kubeVersion floor (Chart.yaml) and the newest schemas of the package.
 KUBE_VERSIONS=(1.30.0 1.37.0)
 
-TOOLS=$PWD/.tools
-HELM=$TOOLS/bin/helm-$HELM_VERSION
-KUBECONFORM=$TOOLS/bin/kubeconform-$KUBECONFORM_VERSION
+TOOLS=$PWD/bin/tools
+HELM=$TOOLS/helm-$HELM_VERSION
+KUBECONFORM=$TOOLS/kubeconform-$KUBECONFORM_VERSION
 SCHEMAS=$TOOLS/kubernetes-json-schema-$KUBERNETES_VALIDATE_VERSION
 say() { echo "chart: $*" >&2; }
 
@@ -71,7 +71,7 @@ install_go_tool helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "$HELM"
 install_go_tool github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" "$KUBECONFORM"
 install_schemas
 # The Go test of the chart (cmd/jobboard) runs this helm.
-ln -sfn "helm-$HELM_VERSION" "$TOOLS/bin/helm"
+ln -sfn "helm-$HELM_VERSION" "$TOOLS/helm"
 
 "$HELM" lint --strict deploy/jobboard
 for v in "${KUBE_VERSIONS[@]}"; do

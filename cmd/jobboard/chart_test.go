@@ -85,9 +85,9 @@ func (c container) env(name string) (string, bool) {
 // the error.
 func helmTemplate(t *testing.T, set ...string) (string, error) {
 	t.Helper()
-	helm := "../../.tools/bin/helm"
+	helm := "../../bin/tools/helm"
 	if _, err := os.Stat(helm); err != nil {
-		t.Fatalf("no helm in .tools/bin: run ./deploy/check-chart.sh (make chart) first: %v", err)
+		t.Fatalf("no helm in bin/tools: run ./deploy/check-chart.sh (make chart) first: %v", err)
 	}
 	args := []string{"template", "jobboard", chartDir, "--kube-version", "1.30.0"}
 	for _, s := range set {
