@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 45m
 
-.PHONY: run test stack stack-down stack-status build vet unit bench fuzz fuzz-api
+.PHONY: run test stack stack-down stack-status build vet chart unit bench fuzz fuzz-api
 
 ## run: start the local stack, migrate, and serve the API (prints its URL).
 ## `make run SEED=20000` first writes a synthetic history of 20,000 events, for a board
@@ -18,8 +18,8 @@ run: stack build
 ## test: start the local stack, then vet and run every test against the real engines; then
 ## the 200,000-event rebuild-under-queries test without the race detector (under -race it
 ## runs on 50,000 events); last, the fault tests, which stop and restart the shared engines,
-## one package at a time
-test: stack vet
+## one package at a time. `chart` comes first: the chart's Go tests run the helm it installs.
+test: stack vet chart
 	$(GO) test $(GOTEST_FLAGS) ./...
 	$(GO) test -count=1 -timeout 15m -run '^TestRebuildPromotesWhileQueriesKeepAnswering$$' ./projections/
 	$(GO) test $(GOTEST_FLAGS) -tags faults -p 1 -run '^TestFault' ./...
@@ -51,6 +51,12 @@ vet: $(STATICCHECK) # no file is built only without the faults tag, so this vets
 	$(GO) vet -tags faults ./...
 	$(STATICCHECK) -tags faults ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
+
+## chart: helm lint, and every manifest of the Helm chart (deploy/jobboard) validated offline
+## against the Kubernetes schemas; the first run installs helm, kubeconform and the schemas
+## into bin/tools/ (deploy/check-chart.sh)
+chart:
+	./deploy/check-chart.sh
 
 ## unit: the tests that need no engine
 unit:
