@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/google/uuid"
+
 	"context"
 	"encoding/json"
 	"net/http"
@@ -49,7 +51,7 @@ func (f *fakeAdmin) Projections(context.Context, application.ListProjections) ([
 	return []application.ProjectionStatus{
 		{Name: "JobSearchProjector", Version: 1, State: "live"},
 		{Name: "ReadTablesProjector", Version: 2, State: "rebuilding", LagEvents: 3, LagSeconds: 1.5, DeadLetters: 1, LastError: "boom",
-			Rebuild: &application.RebuildStatus{ID: knownRebuildID, Projection: "ReadTablesProjector", State: "running"}},
+			Rebuild: &application.RebuildStatus{ID: uuid.MustParse(knownRebuildID), Projection: "ReadTablesProjector", State: "running"}},
 	}, nil
 }
 
@@ -73,7 +75,7 @@ func (f *fakeAdmin) Rebuild(_ context.Context, q application.GetRebuild) (applic
 		return application.RebuildStatus{}, apperr.New(apperr.NotFound, "no rebuild %s of %s", id, projection)
 	}
 	done := time.Date(2025, 1, 1, 0, 1, 0, 0, time.UTC)
-	return application.RebuildStatus{ID: id, Projection: projection, FromVersion: 1, ToVersion: 2, State: "done", EventsDone: 10, EventsTotal: 10,
+	return application.RebuildStatus{ID: uuid.MustParse(id), Projection: projection, FromVersion: 1, ToVersion: 2, State: "done", EventsDone: 10, EventsTotal: 10,
 		EventsPerSecond: 5, StartedAt: done.Add(-2 * time.Second), FinishedAt: &done}, nil
 }
 

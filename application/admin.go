@@ -108,39 +108,12 @@ type EventsPage struct {
 	NextAfter int64 `json:"next_after"`
 }
 
-// ProjectionStatus is the state of one projection.
-type ProjectionStatus struct {
-	Name    string `json:"name"`
-	Version int    `json:"version"`
-	// State is "live", "rebuilding" (serving Version while the next is built) or "failed"
-	// (serving Version; the latest rebuild failed).
-	State string `json:"state"`
-	// LagEvents counts the stored events the live version has not applied yet.
-	LagEvents int64 `json:"lag_events"`
-	// LagSeconds is the age of the oldest of them, 0 without lag.
-	LagSeconds  float64 `json:"lag_seconds"`
-	LastError   string  `json:"last_error"`
-	DeadLetters int64   `json:"dead_letters"`
-	// Rebuild is the rebuild in progress, if any.
-	Rebuild *RebuildStatus `json:"rebuild,omitempty"`
-}
+// ProjectionStatus is the state of one projection (GET /v1/admin/projections), as
+// projections.Status reports it.
+type ProjectionStatus = projections.ProjectionStatus
 
-// RebuildStatus is the progress of one rebuild.
-type RebuildStatus struct {
-	ID          string `json:"rebuild_id"`
-	Projection  string `json:"projection"`
-	FromVersion int    `json:"from_version"`
-	ToVersion   int    `json:"to_version"`
-	// State is running, catching_up, swapping, then done, failed or cancelled.
-	State           string     `json:"state"`
-	EventsDone      int64      `json:"events_done"`
-	EventsTotal     int64      `json:"events_total"`
-	EventsPerSecond float64    `json:"events_per_second"`
-	ETASeconds      float64    `json:"eta_seconds"`
-	StartedAt       time.Time  `json:"started_at"`
-	FinishedAt      *time.Time `json:"finished_at"`
-	Error           string     `json:"error,omitempty"`
-}
+// RebuildStatus is the progress of one rebuild, as projections' bookkeeping records it.
+type RebuildStatus = projections.RebuildStatus
 
 // StreamAsOf is one stream as of a time.
 type StreamAsOf struct {
@@ -261,22 +234,7 @@ func NewAdmin(c AdminConfig) (*Admin, error) {
 type admin AdminConfig
 
 func (a admin) projections(ctx context.Context, _ ListProjections) ([]ProjectionStatus, error) {
-	all, err := projections.Status(ctx, a.Pool, projections.StatusConfig{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ProjectionStatus, len(all))
-	for i, s := range all {
-		out[i] = ProjectionStatus{
-			Name: s.Name, Version: s.Version, State: s.State, LagEvents: s.LagEvents, LagSeconds: s.LagSeconds,
-			LastError: s.LastError, DeadLetters: s.DeadLetters,
-		}
-		if s.Rebuild != nil {
-			r := rebuildStatus(*s.Rebuild)
-			out[i].Rebuild = &r
-		}
-	}
-	return out, nil
+	return projections.Status(ctx, a.Pool, projections.StatusConfig{})
 }
 
 func (a admin) startRebuild(ctx context.Context, q StartRebuild) (RebuildStarted, error) {
@@ -315,23 +273,7 @@ func (a admin) rebuild(ctx context.Context, q GetRebuild) (RebuildStatus, error)
 	if s.Projection != q.Projection {
 		return RebuildStatus{}, notFound(fmt.Errorf("rebuild %s is of %s", id, s.Projection))
 	}
-	return rebuildStatus(s), nil
-}
-
-func rebuildStatus(s projections.RebuildStatus) RebuildStatus {
-	out := RebuildStatus{
-		ID: s.ID.String(), Projection: s.Projection, FromVersion: s.FromVersion, ToVersion: s.ToVersion,
-		State: s.State, EventsDone: s.EventsDone, EventsTotal: s.EventsTotal, EventsPerSecond: s.EventsPerSecond,
-		StartedAt: s.StartedAt.UTC(), Error: s.Error,
-	}
-	if !s.Finished() {
-		out.ETASeconds = s.ETA().Seconds()
-	}
-	if s.FinishedAt != nil {
-		t := s.FinishedAt.UTC()
-		out.FinishedAt = &t
-	}
-	return out
+	return s, nil
 }
 
 func (a admin) events(ctx context.Context, q ReadEvents) (EventsPage, error) {

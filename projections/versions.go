@@ -36,10 +36,12 @@ type RebuildStatus struct {
 	EventsDone  int64     `json:"events_done"`
 	EventsTotal int64     `json:"events_total"`
 	// EventsPerSecond is the mean rate since the start.
-	EventsPerSecond float64    `json:"events_per_second"`
-	StartedAt       time.Time  `json:"started_at"`
-	FinishedAt      *time.Time `json:"finished_at"`
-	Error           string     `json:"error,omitempty"`
+	EventsPerSecond float64 `json:"events_per_second"`
+	// ETASeconds is ETA when the status was read, 0 once the rebuild finished.
+	ETASeconds float64    `json:"eta_seconds"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Error      string     `json:"error,omitempty"`
 }
 
 // Finished reports whether the rebuild ended (done, failed or cancelled).
@@ -251,6 +253,14 @@ func scanRebuild(row pgx.Row) (RebuildStatus, error) {
 	var s RebuildStatus
 	err := row.Scan(&s.ID, &s.Projection, &s.FromVersion, &s.ToVersion, &s.State, &s.EventsDone,
 		&s.EventsTotal, &s.EventsPerSecond, &s.StartedAt, &s.FinishedAt, &s.Error)
+	s.StartedAt = s.StartedAt.UTC()
+	if s.FinishedAt != nil {
+		t := s.FinishedAt.UTC()
+		s.FinishedAt = &t
+	}
+	if !s.Finished() {
+		s.ETASeconds = s.ETA().Seconds()
+	}
 	return s, err
 }
 
