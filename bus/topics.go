@@ -21,6 +21,11 @@ type TopicSpec struct {
 	Partitions int
 	// ReplicationFactor is the number of replicas of each partition (1 on a single broker).
 	ReplicationFactor int
+	// MinInsyncReplicas is the topic's min.insync.replicas: how many replicas must have a
+	// message before an acks=all write (every write of the Publisher) succeeds. 0 keeps the
+	// broker's default. With ReplicationFactor 3 and 2, one broker may be down without
+	// stopping writes or losing an acknowledged message.
+	MinInsyncReplicas int
 }
 
 // Validate reports every problem of the spec.
@@ -34,6 +39,9 @@ func (s TopicSpec) Validate() error {
 	}
 	if s.ReplicationFactor < 1 {
 		errs = append(errs, fmt.Errorf("topic %q: replication factor must be at least 1, got %d", s.Name, s.ReplicationFactor))
+	}
+	if s.MinInsyncReplicas < 0 || s.MinInsyncReplicas > s.ReplicationFactor {
+		errs = append(errs, fmt.Errorf("topic %q: min.insync.replicas must be 0 (broker default) to the replication factor %d, got %d", s.Name, s.ReplicationFactor, s.MinInsyncReplicas))
 	}
 	return errors.Join(errs...)
 }
@@ -89,11 +97,15 @@ func ensureTopics(ctx context.Context, dialer *kafka.Dialer, brokers []string, s
 	configs := make([]kafka.TopicConfig, 0, len(specs))
 	names := make([]string, 0, len(specs))
 	for _, s := range specs {
-		configs = append(configs, kafka.TopicConfig{
+		tc := kafka.TopicConfig{
 			Topic:             s.Name,
 			NumPartitions:     s.Partitions,
 			ReplicationFactor: s.ReplicationFactor,
-		})
+		}
+		if s.MinInsyncReplicas > 0 {
+			tc.ConfigEntries = []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(s.MinInsyncReplicas)}}
+		}
+		configs = append(configs, tc)
 		names = append(names, s.Name)
 	}
 	// kafka-go's Conn.CreateTopics already treats TopicAlreadyExists as success.
@@ -149,24 +161,22 @@ func allLed(parts []kafka.Partition, topics []string) bool {
 
 // topicCreator creates missing topics on demand, once per topic per process.
 type topicCreator struct {
-	dialer            *kafka.Dialer
-	brokers           []string
-	partitions        int
-	replicationFactor int
-	disabled          bool
+	dialer   *kafka.Dialer
+	brokers  []string
+	spec     TopicSpec // without a name: the shape of every topic created
+	disabled bool
 
 	mu    sync.Mutex
 	known map[string]bool
 }
 
-func newTopicCreator(dialer *kafka.Dialer, brokers []string, partitions, replicationFactor int, disabled bool) *topicCreator {
+func newTopicCreator(dialer *kafka.Dialer, brokers []string, spec TopicSpec, disabled bool) *topicCreator {
 	return &topicCreator{
-		dialer:            dialer,
-		brokers:           brokers,
-		partitions:        partitions,
-		replicationFactor: replicationFactor,
-		disabled:          disabled,
-		known:             map[string]bool{},
+		dialer:   dialer,
+		brokers:  brokers,
+		spec:     spec,
+		disabled: disabled,
+		known:    map[string]bool{},
 	}
 }
 
@@ -181,11 +191,9 @@ func (c *topicCreator) ensure(ctx context.Context, topic string) error {
 		return nil
 	}
 	// Concurrent first calls may both create: harmless, "already exists" is success.
-	err := ensureTopics(ctx, c.dialer, c.brokers, TopicSpec{
-		Name:              topic,
-		Partitions:        c.partitions,
-		ReplicationFactor: c.replicationFactor,
-	})
+	spec := c.spec
+	spec.Name = topic
+	err := ensureTopics(ctx, c.dialer, c.brokers, spec)
 	if err != nil {
 		return err
 	}

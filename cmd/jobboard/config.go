@@ -64,6 +64,7 @@ func list(dst func(*app.Config) *[]string) func(*app.Config, string) error {
 var settings = []setting{
 	{"DATABASE_URL", "database-url", "postgres://jobboard:jobboard@127.0.0.1:5432/jobboard?sslmode=disable", "PostgreSQL: event store and read tables", str(func(c *app.Config) *string { return &c.DatabaseURL })},
 	{"DATABASE_MAX_CONNS", "database-max-conns", "16", "size of the PostgreSQL connection pool (overrides pool_max_conns in DATABASE_URL)", atoi(func(c *app.Config) *int { return &c.DatabaseMaxConns })},
+	{"DATABASE_READ_URL", "database-read-url", "", "read-only PostgreSQL (a streaming replica of DATABASE_URL) for the read-table queries; consistency tokens are honoured there; empty: DATABASE_URL", str(func(c *app.Config) *string { return &c.DatabaseReadURL })},
 	{"KAFKA_BROKERS", "kafka-brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma separated", list(func(c *app.Config) *[]string { return &c.KafkaBrokers })},
 	{"ELASTICSEARCH_URL", "elasticsearch-url", "http://127.0.0.1:9200", "Elasticsearch HTTP address", str(func(c *app.Config) *string { return &c.ElasticsearchURL })},
 	{"STRIPE_API_BASE", "stripe-api-base", "http://127.0.0.1:12111", "Stripe API address (stripe-mock locally)", str(func(c *app.Config) *string { return &c.StripeAPIBase })},
@@ -79,6 +80,10 @@ var settings = []setting{
 	{"ELASTICSEARCH_INDEX_PREFIX", "elasticsearch-index-prefix", "jobboard-", "prefix of every Elasticsearch index and alias the app uses", str(func(c *app.Config) *string { return &c.ElasticsearchIndexPrefix })},
 	{"EXPIRY_INTERVAL", "expiry-interval", "30s", "how often the scheduler expires listings past their expiry", dur(func(c *app.Config) *time.Duration { return &c.ExpiryInterval })},
 	{"KAFKA_PARTITIONS", "kafka-partitions", "8", "partitions of the topics the app creates (the most projector instances per projection)", parsed("a number", strconv.Atoi, func(c *app.Config) *int { return &c.KafkaPartitions })},
+	{"KAFKA_REPLICATION_FACTOR", "kafka-replication-factor", "1", "replicas of each partition of the topics the app creates (3 on a cluster); existing topics keep theirs", atoi(func(c *app.Config) *int { return &c.KafkaReplicationFactor })},
+	{"KAFKA_MIN_INSYNC_REPLICAS", "kafka-min-insync-replicas", "1", "min.insync.replicas of the topics the app creates: replicas holding an event before the relay's acks=all write succeeds (2 of 3 on a cluster)", atoi(func(c *app.Config) *int { return &c.KafkaMinInsyncReplicas })},
+	{"ELASTICSEARCH_SHARDS", "elasticsearch-shards", "1", "primary shards of each search index the app creates (fixed per index: a change takes effect with the next rebuild)", atoi(func(c *app.Config) *int { return &c.ElasticsearchShards })},
+	{"ELASTICSEARCH_REPLICAS", "elasticsearch-replicas", "0", "replicas of each shard of the search indices (1 on two nodes); applied to the live index at start", atoi(func(c *app.Config) *int { return &c.ElasticsearchReplicas })},
 	{"CONSISTENCY_TIMEOUT", "consistency-timeout", "5s", "how long a query with X-Consistency-Token waits for its projection before 504", dur(func(c *app.Config) *time.Duration { return &c.ConsistencyTimeout })},
 	{"CONSISTENCY_MAX_WAITERS", "consistency-max-waiters", "256", "queries waiting at once for their X-Consistency-Token per instance; past it 503 with Retry-After", atoi(func(c *app.Config) *int { return &c.ConsistencyMaxWaiters })},
 	{"CONSISTENCY_POLL_INTERVAL", "consistency-poll-interval", "1s", "how often a waiting query looks again when no projector notification woke it", dur(func(c *app.Config) *time.Duration { return &c.ConsistencyPollInterval })},

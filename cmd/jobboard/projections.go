@@ -73,7 +73,8 @@ func openProjections(cmd *cobra.Command, f *projectionFlags) (*projectionDeps, f
 		return fail(err)
 	}
 	if d.rebuilder, err = projections.NewRebuilder(d.pool, d.es, store, d.registry, projections.RebuilderConfig{
-		SearchAlias: f.alias, IndexPrefix: f.indexPrefix, BatchSize: f.batch, Logger: log,
+		SearchAlias: f.alias, IndexPrefix: f.indexPrefix, IndexSettings: cfg.SearchIndexSettings(),
+		BatchSize: f.batch, Logger: log,
 	}); err != nil {
 		return fail(err)
 	}

@@ -215,9 +215,10 @@ func optionalTime(t time.Time) *time.Time {
 // dropped), so an operator restarts it elsewhere.
 func (m *Main) wireAdmin(cfg *api.ServerConfig) error {
 	rb, err := projections.NewRebuilder(m.pool, m.es, m.store, m.registry, projections.RebuilderConfig{
-		SearchAlias: m.cfg.SearchAlias(),
-		IndexPrefix: m.cfg.SearchIndexPrefix(),
-		Logger:      m.log,
+		SearchAlias:   m.cfg.SearchAlias(),
+		IndexPrefix:   m.cfg.SearchIndexPrefix(),
+		IndexSettings: m.cfg.SearchIndexSettings(),
+		Logger:        m.log,
 	})
 	if err != nil {
 		return err

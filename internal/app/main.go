@@ -27,7 +27,9 @@ type Main struct {
 	cfg Config
 	log *slog.Logger
 
-	pool     *pgxpool.Pool
+	pool *pgxpool.Pool
+	// readPool is the streaming replica of DATABASE_READ_URL, nil without one.
+	readPool *pgxpool.Pool
 	registry *eventstore.Registry
 	store    *eventstore.Store
 	repo     *repository.EventStore
@@ -69,6 +71,16 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	m.pool = pool
+	if m.cfg.DatabaseReadURL != "" {
+		readCfg, err := pgxpool.ParseConfig(m.cfg.DatabaseReadURL)
+		if err != nil {
+			return fmt.Errorf("postgres replica: %w", err)
+		}
+		readCfg.MaxConns = int32(m.cfg.databaseMaxConns())
+		if m.readPool, err = pgxpool.NewWithConfig(ctx, readCfg); err != nil {
+			return fmt.Errorf("postgres replica: %w", err)
+		}
+	}
 	m.registry, err = repository.NewRegistry()
 	if err != nil {
 		return err
@@ -121,6 +133,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Operators:     m.cfg.Operators,
 	}
 	// Every process serves /healthz, /readyz and /metrics; the API role adds the routes.
+	if m.readPool != nil {
+		apiCfg.Checks["postgres-replica"] = m.checkReplica
+	}
 	if m.cfg.HasRole(RoleAPI) {
 		if err := m.wireCommands(wctx, &apiCfg); err != nil {
 			return fmt.Errorf("command API: %w", err)
@@ -193,6 +208,9 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("http: %w", err))
 		}
 	}
+	if m.readPool != nil {
+		m.readPool.Close()
+	}
 	if m.pool != nil {
 		m.pool.Close()
 	}
@@ -202,6 +220,12 @@ func (m *Main) Close() error {
 func (m *Main) checkPostgres(ctx context.Context) error {
 	var one int
 	return m.pool.QueryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// checkReplica asks the read replica, which the read-table queries use.
+func (m *Main) checkReplica(ctx context.Context) error {
+	var one int
+	return m.readPool.QueryRow(ctx, "SELECT 1").Scan(&one)
 }
 
 // checkKafka asks a broker for the cluster metadata (a real request, not just a TCP dial).

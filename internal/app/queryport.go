@@ -209,6 +209,7 @@ func (m *Main) wireQueries(ctx context.Context, cfg *api.ServerConfig) error {
 		SearchTimeout:    m.cfg.SearchTimeout,
 		WaitPollInterval: m.cfg.ConsistencyPollInterval,
 		MaxWaiters:       m.cfg.ConsistencyMaxWaiters,
+		ReadPool:         m.readPool,
 		Logger:           m.log,
 	})
 	if err != nil {
