@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 45m
 
-.PHONY: run test stack stack-down stack-status build vet unit bench fuzz
+.PHONY: run test stack stack-down stack-status stack-cluster stack-cluster-down chaos build vet unit bench fuzz
 
 ## run: start the local stack, migrate, and serve the API (prints its URL).
 ## `make run SEED=20000` first writes a synthetic history of 20,000 events, for a board
@@ -33,6 +33,15 @@ stack-down:
 
 stack-status:
 	./stack/stack.sh status
+
+## stack-cluster / stack-cluster-down: the replicated engines on other ports (stack/cluster.sh):
+## three Kafka brokers, two Elasticsearch data nodes and a tiebreaker, a PostgreSQL primary and
+## its streaming replica
+stack-cluster:
+	./stack/cluster.sh up
+
+stack-cluster-down:
+	./stack/cluster.sh down
 
 build:
 	$(GO) build -o bin/jobboard ./cmd/jobboard

@@ -66,7 +66,7 @@ var settings = []setting{
 	{"DATABASE_MAX_CONNS", "database-max-conns", "16", "size of the PostgreSQL connection pool (overrides pool_max_conns in DATABASE_URL)", atoi(func(c *app.Config) *int { return &c.DatabaseMaxConns })},
 	{"DATABASE_READ_URL", "database-read-url", "", "read-only PostgreSQL (a streaming replica of DATABASE_URL) for the read-table queries; consistency tokens are honoured there; empty: DATABASE_URL", str(func(c *app.Config) *string { return &c.DatabaseReadURL })},
 	{"KAFKA_BROKERS", "kafka-brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma separated", list(func(c *app.Config) *[]string { return &c.KafkaBrokers })},
-	{"ELASTICSEARCH_URL", "elasticsearch-url", "http://127.0.0.1:9200", "Elasticsearch HTTP address", str(func(c *app.Config) *string { return &c.ElasticsearchURL })},
+	{"ELASTICSEARCH_URL", "elasticsearch-url", "http://127.0.0.1:9200", "Elasticsearch HTTP address; several nodes of one cluster comma separated", str(func(c *app.Config) *string { return &c.ElasticsearchURL })},
 	{"STRIPE_API_BASE", "stripe-api-base", "http://127.0.0.1:12111", "Stripe API address (stripe-mock locally)", str(func(c *app.Config) *string { return &c.StripeAPIBase })},
 	{"STRIPE_SECRET_KEY", "stripe-secret-key", app.DevStripeSecretKey, "Stripe secret key", str(func(c *app.Config) *string { return &c.StripeSecretKey })},
 	{"STRIPE_WEBHOOK_SECRET", "stripe-webhook-secret", app.DevStripeWebhookSecret, "secret that signs Stripe webhooks", str(func(c *app.Config) *string { return &c.StripeWebhookSecret })},

@@ -62,7 +62,7 @@ func openProjections(cmd *cobra.Command, f *projectionFlags) (*projectionDeps, f
 		closeAll()
 		return nil, nil, err
 	}
-	if d.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{cfg.ElasticsearchURL}}); err != nil {
+	if d.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: cfg.ElasticsearchAddresses()}); err != nil {
 		return fail(fmt.Errorf("elasticsearch client: %w", err))
 	}
 	if d.registry, err = repository.NewRegistry(); err != nil {

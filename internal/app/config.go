@@ -28,7 +28,9 @@ type Config struct {
 	DatabaseMaxConns int
 	// KafkaBrokers are the bootstrap brokers, host:port (KAFKA_BROKERS, comma separated).
 	KafkaBrokers []string
-	// ElasticsearchURL is the search engine's HTTP address (ELASTICSEARCH_URL).
+	// ElasticsearchURL is the search engine's HTTP address (ELASTICSEARCH_URL); several
+	// nodes of one cluster, comma separated, share the requests and stand in for a node
+	// that is down (the client retries on the next).
 	ElasticsearchURL string
 	// StripeAPIBase is Stripe's API address; stripe-mock's in development (STRIPE_API_BASE).
 	StripeAPIBase string
@@ -156,7 +158,12 @@ func (c Config) Validate() error {
 			bad(env, "want an http(s):// URL, got %s", redactedURL(v))
 		}
 	}
-	checkHTTPURL("ELASTICSEARCH_URL", c.ElasticsearchURL)
+	for _, u := range c.ElasticsearchAddresses() {
+		checkHTTPURL("ELASTICSEARCH_URL", u)
+	}
+	if len(c.ElasticsearchAddresses()) == 0 {
+		bad("ELASTICSEARCH_URL", "want at least one http(s):// URL")
+	}
 	checkHTTPURL("STRIPE_API_BASE", c.StripeAPIBase)
 	if !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
 		bad("STRIPE_SECRET_KEY", "want a Stripe secret key (sk_… or rk_…)")
@@ -220,6 +227,17 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateAPI()...)
 	errs = append(errs, c.validateExposure()...)
 	return errors.Join(errs...)
+}
+
+// ElasticsearchAddresses are the node URLs of ElasticsearchURL.
+func (c Config) ElasticsearchAddresses() []string {
+	var out []string
+	for _, u := range strings.Split(c.ElasticsearchURL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // SearchIndexSettings are the shards and replicas of the search indices the app creates.

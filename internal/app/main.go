@@ -93,7 +93,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{m.cfg.ElasticsearchURL}})
+	m.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: m.cfg.ElasticsearchAddresses()})
 	if err != nil {
 		return fmt.Errorf("elasticsearch: %w", err)
 	}
