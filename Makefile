@@ -43,11 +43,18 @@ stack-cluster:
 stack-cluster-down:
 	./stack/cluster.sh down
 
+## chaos: the chaos run against the local cluster (outside `make test`): two processes of every
+## role, a steady load through the API for CHAOS_DURATION (default 3m), kill -9 of a Kafka broker,
+## an Elasticsearch node, the active relay, a projector, an api instance and the PostgreSQL
+## replica; then the checks. It writes docs/CHAOS.md. `make stack-cluster-down` stops the cluster.
+chaos: stack-cluster
+	$(GO) test -tags chaos -count=1 -timeout 45m -run '^TestChaos$$' -v ./internal/app/
+
 build:
 	$(GO) build -o bin/jobboard ./cmd/jobboard
 
-vet: # no file is built only without the faults tag, so this vets every file
-	$(GO) vet -tags faults ./...
+vet: # no file is built only without the faults or chaos tags, so this vets every file
+	$(GO) vet -tags faults,chaos ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
 
 ## unit: the tests that need no engine

@@ -276,6 +276,9 @@ es_start() {
   dir=$(node_dir "$node" "$ES_USER")
   mkdir -p "$dir/config/jvm.options.d" "$dir/data" "$dir/logs" "$dir/tmp"
   cp -n "$home/config/"* "$dir/config/" 2>/dev/null || true
+  # The initial master nodes bootstrap a new cluster once; a node with data must not have them.
+  local bootstrap=""
+  [ -n "$(ls -A "$dir/data" 2>/dev/null)" ] || bootstrap="cluster.initial_master_nodes: [es-1, es-2, es-tiebreaker]"
   roles="[master, data, ingest]"
   if [ "$node" = es-tiebreaker ]; then roles="[master]"; heap=256m; fi
   cat >"$dir/config/elasticsearch.yml" <<EOF
@@ -286,7 +289,7 @@ network.host: 127.0.0.1
 http.port: ${ES_HTTP[$i]}
 transport.port: ${ES_TRANSPORT[$i]}
 discovery.seed_hosts: ["127.0.0.1:${ES_TRANSPORT[0]}", "127.0.0.1:${ES_TRANSPORT[1]}", "127.0.0.1:${ES_TRANSPORT[2]}"]
-cluster.initial_master_nodes: [es-1, es-2, es-tiebreaker]
+$bootstrap
 xpack.security.enabled: false
 path.data: $dir/data
 path.logs: $dir/logs
