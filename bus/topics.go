@@ -83,17 +83,6 @@ func ensureTopics(ctx context.Context, dialer *kafka.Dialer, brokers []string, s
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
 
-	controller, err := conn.Controller()
-	if err != nil {
-		return fmt.Errorf("ensure topics: find controller: %w", err)
-	}
-	cconn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(controller.Host, strconv.Itoa(controller.Port)))
-	if err != nil {
-		return fmt.Errorf("ensure topics: dial controller %s:%d: %w", controller.Host, controller.Port, err)
-	}
-	defer cconn.Close()
-	_ = cconn.SetDeadline(deadline)
-
 	configs := make([]kafka.TopicConfig, 0, len(specs))
 	names := make([]string, 0, len(specs))
 	for _, s := range specs {
@@ -108,11 +97,47 @@ func ensureTopics(ctx context.Context, dialer *kafka.Dialer, brokers []string, s
 		configs = append(configs, tc)
 		names = append(names, s.Name)
 	}
-	// kafka-go's Conn.CreateTopics already treats TopicAlreadyExists as success.
-	if err := cconn.CreateTopics(configs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		return fmt.Errorf("ensure topics %v: %w", names, err)
+	// A broker that just died may still be named the controller by the metadata; asking
+	// again (the metadata moves on) until ctx ends rides that out. (The chaos run found a
+	// projector restarted right after a broker's kill failing to start on it.)
+	for {
+		err := createTopics(ctx, dialer, conn, configs)
+		if err == nil {
+			break
+		}
+		var kerr kafka.Error
+		if errors.As(err, &kerr) && !kerr.Temporary() {
+			return fmt.Errorf("ensure topics %v: %w", names, err) // refused: asking again will not help
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ensure topics %v: %w", names, err)
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 	return waitForLeaders(ctx, conn, names)
+}
+
+// createTopics sends CreateTopics to the controller the metadata names or, when that one
+// cannot be reached, to the broker of conn: in KRaft every broker forwards it to the active
+// controller.
+func createTopics(ctx context.Context, dialer *kafka.Dialer, conn *kafka.Conn, configs []kafka.TopicConfig) error {
+	target := conn
+	if controller, err := conn.Controller(); err == nil {
+		cconn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(controller.Host, strconv.Itoa(controller.Port)))
+		if err == nil {
+			defer cconn.Close()
+			if deadline, ok := ctx.Deadline(); ok {
+				_ = cconn.SetDeadline(deadline)
+			}
+			target = cconn
+		}
+	}
+	// kafka-go's Conn.CreateTopics already treats TopicAlreadyExists as success.
+	if err := target.CreateTopics(configs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return err
+	}
+	return nil
 }
 
 func dialAny(ctx context.Context, dialer *kafka.Dialer, brokers []string) (*kafka.Conn, error) {
