@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 45m
 
-.PHONY: run test stack stack-down stack-status build vet chart unit bench fuzz fuzz-api
+.PHONY: run test stack stack-down stack-status stack-cluster stack-cluster-down chaos build vet chart unit bench fuzz fuzz-api
 
 ## run: start the local stack, migrate, and serve the API (prints its URL).
 ## `make run SEED=20000` first writes a synthetic history of 20,000 events, for a board
@@ -34,6 +34,22 @@ stack-down:
 stack-status:
 	./stack/stack.sh status
 
+## stack-cluster / stack-cluster-down: the replicated engines on other ports (stack/cluster.sh):
+## three Kafka brokers, two Elasticsearch data nodes and a tiebreaker, a PostgreSQL primary and
+## its streaming replica
+stack-cluster:
+	./stack/cluster.sh up
+
+stack-cluster-down:
+	./stack/cluster.sh down
+
+## chaos: the chaos run against the local cluster (outside `make test`): two processes of every
+## role, a steady load through the API for CHAOS_DURATION (default 3m), kill -9 of a Kafka broker,
+## an Elasticsearch node, the active relay, a projector, an api instance and the PostgreSQL
+## replica; then the checks. It writes docs/CHAOS.md. `make stack-cluster-down` stops the cluster.
+chaos: stack-cluster
+	$(GO) test -tags chaos -count=1 -timeout 45m -run '^TestChaos$$' -v ./internal/app/
+
 build:
 	$(GO) build -o bin/jobboard ./cmd/jobboard
 
@@ -47,9 +63,9 @@ $(STATICCHECK):
 	GOBIN=$(CURDIR)/bin/tools $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv bin/tools/staticcheck $@
 
-vet: $(STATICCHECK) # no file is built only without the faults tag, so this vets every file
-	$(GO) vet -tags faults ./...
-	$(STATICCHECK) -tags faults ./...
+vet: $(STATICCHECK) # no file is built only without the faults or chaos tags, so this vets every file
+	$(GO) vet -tags faults,chaos ./...
+	$(STATICCHECK) -tags faults,chaos ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
 
 ## chart: helm lint, and every manifest of the Helm chart (deploy/jobboard) validated offline

@@ -49,7 +49,7 @@ func FuzzHTTP(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if err := readmodels.EnsureSearchIndex(context.Background(), es, cfg.SearchIndexPrefix()+"-v1", cfg.SearchAlias()); err != nil {
+	if err := readmodels.EnsureSearchIndex(context.Background(), es, cfg.SearchIndexPrefix()+"-v1", cfg.SearchAlias(), readmodels.IndexSettings{}); err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = readmodels.DeleteIndex(context.Background(), es, cfg.SearchIndexPrefix()+"-v1") })

@@ -435,6 +435,34 @@ func TestEnsureTopics(t *testing.T) {
 		}
 	})
 
+	t.Run("sets min.insync.replicas on the topics it creates", func(t *testing.T) {
+		spec := bus.TopicSpec{Name: "bus-test-ensure-isr-" + testenv.RandomSuffix(), Partitions: 1, ReplicationFactor: 1, MinInsyncReplicas: 1}
+		if err := bus.EnsureTopics(ctx, brokers, spec); err != nil {
+			t.Fatal(err)
+		}
+		res, err := (&kafka.Client{Addr: kafka.TCP(brokers...)}).DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{
+			Resources: []kafka.DescribeConfigRequestResource{{
+				ResourceType: kafka.ResourceTypeTopic, ResourceName: spec.Name, ConfigNames: []string{"min.insync.replicas"},
+			}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range res.Resources {
+			for _, e := range r.ConfigEntries {
+				got = append(got, fmt.Sprintf("%s=%s default=%v", e.ConfigName, e.ConfigValue, e.IsDefault))
+			}
+		}
+		if len(got) != 1 || got[0] != "min.insync.replicas=1 default=false" {
+			t.Fatalf("configs = %v, want min.insync.replicas=1 set on the topic", got)
+		}
+		err = bus.EnsureTopics(ctx, brokers, bus.TopicSpec{Name: spec.Name + "-x", Partitions: 1, ReplicationFactor: 1, MinInsyncReplicas: 2})
+		if err == nil || !strings.Contains(err.Error(), "min.insync.replicas") {
+			t.Fatalf("min ISR above the replication factor: err = %v", err)
+		}
+	})
+
 	t.Run("refuses invalid specs, naming every problem", func(t *testing.T) {
 		err := bus.EnsureTopics(ctx, brokers, bus.TopicSpec{Name: "", Partitions: 0, ReplicationFactor: 0})
 		if err == nil {

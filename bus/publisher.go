@@ -72,6 +72,10 @@ type PublisherConfig struct {
 	// TopicReplicationFactor is the replication factor of topics created on demand.
 	// Default: DefaultTopicReplicationFactor.
 	TopicReplicationFactor int
+
+	// TopicMinInsyncReplicas is the min.insync.replicas of topics created on demand; 0
+	// keeps the broker's default. At most TopicReplicationFactor.
+	TopicMinInsyncReplicas int
 }
 
 func (c *PublisherConfig) setDefaults() {
@@ -145,6 +149,9 @@ func (c PublisherConfig) Validate() error {
 	if c.TopicReplicationFactor < 0 {
 		errs = append(errs, fmt.Errorf("topic replication factor must not be negative, got %d", c.TopicReplicationFactor))
 	}
+	if c.TopicMinInsyncReplicas < 0 || c.TopicMinInsyncReplicas > max(c.TopicReplicationFactor, DefaultTopicReplicationFactor) {
+		errs = append(errs, fmt.Errorf("topic min.insync.replicas must be 0 to the replication factor, got %d", c.TopicMinInsyncReplicas))
+	}
 	return errors.Join(errs...)
 }
 
@@ -200,7 +207,11 @@ func NewPublisher(cfg PublisherConfig, logger watermill.LoggerAdapter) (*Publish
 		logger:    logger,
 		transport: transport,
 		writer:    w,
-		topics:    newTopicCreator(cfg.Dialer, cfg.Brokers, cfg.TopicPartitions, cfg.TopicReplicationFactor, cfg.DisableTopicCreation),
+		topics: newTopicCreator(cfg.Dialer, cfg.Brokers, TopicSpec{
+			Partitions:        cfg.TopicPartitions,
+			ReplicationFactor: cfg.TopicReplicationFactor,
+			MinInsyncReplicas: cfg.TopicMinInsyncReplicas,
+		}, cfg.DisableTopicCreation),
 	}, nil
 }
 

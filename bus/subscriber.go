@@ -104,6 +104,10 @@ type SubscriberConfig struct {
 	// TopicReplicationFactor is the replication factor of topics created on demand.
 	// Default: DefaultTopicReplicationFactor.
 	TopicReplicationFactor int
+
+	// TopicMinInsyncReplicas is the min.insync.replicas of topics created on demand; 0
+	// keeps the broker's default. At most TopicReplicationFactor.
+	TopicMinInsyncReplicas int
 }
 
 func (c *SubscriberConfig) setDefaults() {
@@ -212,6 +216,9 @@ func (c SubscriberConfig) Validate() error {
 	if c.TopicReplicationFactor < 0 {
 		errs = append(errs, fmt.Errorf("topic replication factor must not be negative, got %d", c.TopicReplicationFactor))
 	}
+	if c.TopicMinInsyncReplicas < 0 || c.TopicMinInsyncReplicas > max(c.TopicReplicationFactor, DefaultTopicReplicationFactor) {
+		errs = append(errs, fmt.Errorf("topic min.insync.replicas must be 0 to the replication factor, got %d", c.TopicMinInsyncReplicas))
+	}
 	return errors.Join(errs...)
 }
 
@@ -254,9 +261,13 @@ func NewSubscriber(cfg SubscriberConfig, logger watermill.LoggerAdapter) (*Subsc
 		return nil, fmt.Errorf("bus: invalid subscriber config: %w", err)
 	}
 	return &Subscriber{
-		cfg:     cfg,
-		logger:  logger.With(watermill.LogFields{"component": "kafka_subscriber", "consumer_group": cfg.ConsumerGroup}),
-		topics:  newTopicCreator(cfg.Dialer, cfg.Brokers, cfg.TopicPartitions, cfg.TopicReplicationFactor, cfg.DisableTopicCreation),
+		cfg:    cfg,
+		logger: logger.With(watermill.LogFields{"component": "kafka_subscriber", "consumer_group": cfg.ConsumerGroup}),
+		topics: newTopicCreator(cfg.Dialer, cfg.Brokers, TopicSpec{
+			Partitions:        cfg.TopicPartitions,
+			ReplicationFactor: cfg.TopicReplicationFactor,
+			MinInsyncReplicas: cfg.TopicMinInsyncReplicas,
+		}, cfg.DisableTopicCreation),
 		closing: make(chan struct{}),
 	}, nil
 }

@@ -21,6 +21,11 @@ type TopicSpec struct {
 	Partitions int
 	// ReplicationFactor is the number of replicas of each partition (1 on a single broker).
 	ReplicationFactor int
+	// MinInsyncReplicas is the topic's min.insync.replicas: how many replicas must have a
+	// message before an acks=all write (every write of the Publisher) succeeds. 0 keeps the
+	// broker's default. With ReplicationFactor 3 and 2, one broker may be down without
+	// stopping writes or losing an acknowledged message.
+	MinInsyncReplicas int
 }
 
 // Validate reports every problem of the spec.
@@ -34,6 +39,9 @@ func (s TopicSpec) Validate() error {
 	}
 	if s.ReplicationFactor < 1 {
 		errs = append(errs, fmt.Errorf("topic %q: replication factor must be at least 1, got %d", s.Name, s.ReplicationFactor))
+	}
+	if s.MinInsyncReplicas < 0 || s.MinInsyncReplicas > s.ReplicationFactor {
+		errs = append(errs, fmt.Errorf("topic %q: min.insync.replicas must be 0 (broker default) to the replication factor %d, got %d", s.Name, s.ReplicationFactor, s.MinInsyncReplicas))
 	}
 	return errors.Join(errs...)
 }
@@ -75,32 +83,61 @@ func ensureTopics(ctx context.Context, dialer *kafka.Dialer, brokers []string, s
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
 
-	controller, err := conn.Controller()
-	if err != nil {
-		return fmt.Errorf("ensure topics: find controller: %w", err)
-	}
-	cconn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(controller.Host, strconv.Itoa(controller.Port)))
-	if err != nil {
-		return fmt.Errorf("ensure topics: dial controller %s:%d: %w", controller.Host, controller.Port, err)
-	}
-	defer cconn.Close()
-	_ = cconn.SetDeadline(deadline)
-
 	configs := make([]kafka.TopicConfig, 0, len(specs))
 	names := make([]string, 0, len(specs))
 	for _, s := range specs {
-		configs = append(configs, kafka.TopicConfig{
+		tc := kafka.TopicConfig{
 			Topic:             s.Name,
 			NumPartitions:     s.Partitions,
 			ReplicationFactor: s.ReplicationFactor,
-		})
+		}
+		if s.MinInsyncReplicas > 0 {
+			tc.ConfigEntries = []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(s.MinInsyncReplicas)}}
+		}
+		configs = append(configs, tc)
 		names = append(names, s.Name)
 	}
-	// kafka-go's Conn.CreateTopics already treats TopicAlreadyExists as success.
-	if err := cconn.CreateTopics(configs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		return fmt.Errorf("ensure topics %v: %w", names, err)
+	// A broker that just died may still be named the controller by the metadata; asking
+	// again (the metadata moves on) until ctx ends rides that out. (The chaos run found a
+	// projector restarted right after a broker's kill failing to start on it.)
+	for {
+		err := createTopics(ctx, dialer, conn, configs)
+		if err == nil {
+			break
+		}
+		var kerr kafka.Error
+		if errors.As(err, &kerr) && !kerr.Temporary() {
+			return fmt.Errorf("ensure topics %v: %w", names, err) // refused: asking again will not help
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ensure topics %v: %w", names, err)
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 	return waitForLeaders(ctx, conn, names)
+}
+
+// createTopics sends CreateTopics to the controller the metadata names or, when that one
+// cannot be reached, to the broker of conn: in KRaft every broker forwards it to the active
+// controller.
+func createTopics(ctx context.Context, dialer *kafka.Dialer, conn *kafka.Conn, configs []kafka.TopicConfig) error {
+	target := conn
+	if controller, err := conn.Controller(); err == nil {
+		cconn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(controller.Host, strconv.Itoa(controller.Port)))
+		if err == nil {
+			defer cconn.Close()
+			if deadline, ok := ctx.Deadline(); ok {
+				_ = cconn.SetDeadline(deadline)
+			}
+			target = cconn
+		}
+	}
+	// kafka-go's Conn.CreateTopics already treats TopicAlreadyExists as success.
+	if err := target.CreateTopics(configs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return err
+	}
+	return nil
 }
 
 func dialAny(ctx context.Context, dialer *kafka.Dialer, brokers []string) (*kafka.Conn, error) {
@@ -149,24 +186,22 @@ func allLed(parts []kafka.Partition, topics []string) bool {
 
 // topicCreator creates missing topics on demand, once per topic per process.
 type topicCreator struct {
-	dialer            *kafka.Dialer
-	brokers           []string
-	partitions        int
-	replicationFactor int
-	disabled          bool
+	dialer   *kafka.Dialer
+	brokers  []string
+	spec     TopicSpec // without a name: the shape of every topic created
+	disabled bool
 
 	mu    sync.Mutex
 	known map[string]bool
 }
 
-func newTopicCreator(dialer *kafka.Dialer, brokers []string, partitions, replicationFactor int, disabled bool) *topicCreator {
+func newTopicCreator(dialer *kafka.Dialer, brokers []string, spec TopicSpec, disabled bool) *topicCreator {
 	return &topicCreator{
-		dialer:            dialer,
-		brokers:           brokers,
-		partitions:        partitions,
-		replicationFactor: replicationFactor,
-		disabled:          disabled,
-		known:             map[string]bool{},
+		dialer:   dialer,
+		brokers:  brokers,
+		spec:     spec,
+		disabled: disabled,
+		known:    map[string]bool{},
 	}
 }
 
@@ -181,11 +216,9 @@ func (c *topicCreator) ensure(ctx context.Context, topic string) error {
 		return nil
 	}
 	// Concurrent first calls may both create: harmless, "already exists" is success.
-	err := ensureTopics(ctx, c.dialer, c.brokers, TopicSpec{
-		Name:              topic,
-		Partitions:        c.partitions,
-		ReplicationFactor: c.replicationFactor,
-	})
+	spec := c.spec
+	spec.Name = topic
+	err := ensureTopics(ctx, c.dialer, c.brokers, spec)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func BenchmarkRebuild(b *testing.B) {
 	// Raw Elasticsearch: the rebuilt documents, bulk-indexed into a fresh index.
 	docs := rawDocuments(b, env, env.prefix+"-v2")
 	rawIndex := env.prefix + "-v4"
-	if err := readmodels.CreateSearchIndexForBulk(ctx, env.es, rawIndex); err != nil {
+	if err := readmodels.CreateSearchIndexForBulk(ctx, env.es, rawIndex, readmodels.IndexSettings{}); err != nil {
 		b.Fatal(err)
 	}
 	start := time.Now()

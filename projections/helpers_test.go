@@ -46,7 +46,7 @@ func newSearchIndex(t *testing.T) searchIndex {
 	}
 	sfx := testenv.RandomSuffix()
 	si := searchIndex{es: es, index: "test-jobs-v1-" + sfx, alias: "test-jobs-" + sfx}
-	if err := readmodels.EnsureSearchIndex(context.Background(), es, si.index, si.alias); err != nil {
+	if err := readmodels.EnsureSearchIndex(context.Background(), es, si.index, si.alias, readmodels.IndexSettings{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -124,10 +124,21 @@ func (p *JobSearchProjector) Apply(ctx context.Context, events []Event) error {
 			}
 		}
 	}
+	var registered []string // companies whose name this batch set
 	if err := applyFresh(ctx, tx, t.schema, events, func(b *pgx.Batch, ev Event) error {
+		if e, ok := ev.Payload.(*domain.CompanyRegistered); ok {
+			registered = append(registered, e.CompanyID)
+		}
 		return p.apply(b, t.schema, ev, touch)
 	}); err != nil {
 		return fmt.Errorf("%s: %w", p.Name(), err)
+	}
+	if len(touched) > 0 || len(registered) > 0 {
+		ids, err := p.lockCompanies(ctx, tx, t.schema, touched, registered)
+		if err != nil {
+			return fmt.Errorf("%s: lock companies: %w", p.Name(), classifyPG(err))
+		}
+		touch(ids...)
 	}
 	if len(touched) > 0 {
 		docs, err := p.documents(ctx, tx, t.schema, touched)
@@ -166,17 +177,9 @@ func (p *JobSearchProjector) apply(b *pgx.Batch, s string, ev Event, touch func(
 	}
 	switch e := ev.Payload.(type) {
 	case *domain.CompanyRegistered:
+		// Its indexed jobs get the name once the company is locked (lockCompanies).
 		b.Queue(fmt.Sprintf(`INSERT INTO %s.companies (id, name) VALUES ($1, $2)
 			ON CONFLICT (id) DO UPDATE SET name = $2`, s), e.CompanyID, e.Name)
-		// Lock the company's indexed jobs: a job event applied concurrently (another
-		// partition, another process) either committed before (we rewrite its document
-		// with the name) or waits for us (and reads the name).
-		b.Queue(fmt.Sprintf(`SELECT id FROM %s.jobs WHERE company_id = $1 AND indexed
-			ORDER BY id FOR UPDATE`, s), e.CompanyID).Query(func(rows pgx.Rows) error {
-			ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			touch(ids...)
-			return err
-		})
 		return nil
 	case *domain.JobPosted:
 		details, err := json.Marshal(e.Details)
@@ -214,6 +217,31 @@ func (p *JobSearchProjector) apply(b *pgx.Batch, s string, ev Event, touch func(
 		p.bumpVersion(b, s, e.JobID, v)
 	}
 	return nil
+}
+
+// lockCompanies takes, for the rest of the transaction, a lock per company of the touched
+// jobs and of the registered companies (in one order, so two batches cannot deadlock on
+// them), then returns the indexed jobs of the registered companies, whose documents must
+// get the name. A company's registration and its job's events may be applied at once (other
+// topics, partitions, processes): under the lock, whichever comes second reads what the
+// first committed — the job's document building the name, or the registration the job,
+// indexed — and its document, written last with the same or a newer version, has both.
+// (Without it, a chaos run found documents with an empty company name: a job published
+// while its company's registration was applied read no name, and the registration did not
+// see the job indexed yet.) The lock is per schema, so a rebuild does not wait for the live
+// version.
+func (p *JobSearchProjector) lockCompanies(ctx context.Context, tx pgx.Tx, schema string, jobs, registered []string) ([]string, error) {
+	_, err := tx.Exec(ctx, fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended($3 || c, 0))
+		FROM (SELECT c FROM (SELECT company_id AS c FROM %s.jobs WHERE id = ANY($1)
+		      UNION SELECT unnest($2::text[])) u ORDER BY c) o`, schema), jobs, registered, p.Name()+":"+schema+":")
+	if err != nil || len(registered) == 0 {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT id FROM %s.jobs WHERE company_id = ANY($1) AND indexed`, schema), registered)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 // bumpVersion records the version of an event that is not in the document, so the next

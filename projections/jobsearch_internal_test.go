@@ -25,7 +25,7 @@ func TestWriteNeverReplacesANewerDocument(t *testing.T) {
 	}
 	index := "test-jobs-v1-" + testenv.RandomSuffix()
 	ctx := context.Background()
-	if err := readmodels.EnsureSearchIndex(ctx, es, index, ""); err != nil {
+	if err := readmodels.EnsureSearchIndex(ctx, es, index, "", readmodels.IndexSettings{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -60,7 +60,7 @@ func newRebuildEnv(t testing.TB, cfg projections.RebuilderConfig) rebuildEnv {
 			_ = readmodels.DeleteIndex(context.Background(), es, fmt.Sprintf("%s-v%d", env.prefix, v))
 		}
 	})
-	if err := readmodels.EnsureSearchIndex(ctx, es, env.prefix+"-v1", env.alias); err != nil {
+	if err := readmodels.EnsureSearchIndex(ctx, es, env.prefix+"-v1", env.alias, readmodels.IndexSettings{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE projection_versions SET es_index = $1 WHERE projection = $2`,

@@ -32,6 +32,9 @@ type RebuilderConfig struct {
 	SearchAlias string
 	// IndexPrefix names a version's index "<prefix>-v<N>". Default "jobs".
 	IndexPrefix string
+	// IndexSettings are the shards and replicas of the index a rebuild creates. Default
+	// one shard, no replica.
+	IndexSettings readmodels.IndexSettings
 	// BatchSize is the number of events read and applied at once. Default 5000 (at most
 	// eventstore.MaxReadLimit).
 	BatchSize int
@@ -92,6 +95,9 @@ func (c RebuilderConfig) Validate() error {
 	var errs []error
 	if c.BatchSize < 0 || c.CatchUpGap < 0 || c.BulkWorkers < 0 || c.ProgressInterval < 0 {
 		errs = append(errs, errors.New("batch size, catch-up gap, bulk workers and progress interval must not be negative"))
+	}
+	if err := c.IndexSettings.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -342,7 +348,7 @@ func (r *Rebuilder) createVersion(ctx context.Context, run *rebuildRun) (Project
 		if r.es == nil {
 			return nil, errors.New("no elasticsearch client")
 		}
-		if err := readmodels.CreateSearchIndexForBulk(ctx, r.es, run.to.Index); err != nil {
+		if err := readmodels.CreateSearchIndexForBulk(ctx, r.es, run.to.Index, r.cfg.IndexSettings); err != nil {
 			return nil, err
 		}
 	}

@@ -42,7 +42,7 @@ func newFixture(t *testing.T) fixture {
 	}
 	sfx := testenv.RandomSuffix()
 	index, alias := "test-jobs-v1-"+sfx, "test-jobs-"+sfx
-	if err := readmodels.EnsureSearchIndex(ctx, es, index, alias); err != nil {
+	if err := readmodels.EnsureSearchIndex(ctx, es, index, alias, readmodels.IndexSettings{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

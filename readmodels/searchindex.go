@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -170,7 +171,11 @@ const searchIndexBody = `{
 // newer build would otherwise be refused by an older index); its old documents lack the new
 // fields until a rebuild. An existing alias is left alone: moving it is a promotion
 // (projections.Rebuilder), not a start-up side effect.
-func EnsureSearchIndex(ctx context.Context, es *elasticsearch.Client, index, alias string) error {
+//
+// A new index gets settings' shards and replicas; an existing index gets settings'
+// replicas (a dynamic setting) but keeps its shards (fixed at an index's creation: a new
+// count takes effect with the next rebuild's index).
+func EnsureSearchIndex(ctx context.Context, es *elasticsearch.Client, index, alias string, settings IndexSettings) error {
 	res, err := es.Indices.Exists([]string{index}, es.Indices.Exists.WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("check index %s: %w", index, err)
@@ -181,9 +186,16 @@ func EnsureSearchIndex(ctx context.Context, es *elasticsearch.Client, index, ali
 		if err := putSearchMapping(ctx, es, index); err != nil {
 			return err
 		}
+		if err := putReplicas(ctx, es, index, settings); err != nil {
+			return err
+		}
 	case http.StatusNotFound:
+		reqBody, err := searchIndexBodyWith(settings, false)
+		if err != nil {
+			return err
+		}
 		res, err := es.Indices.Create(index, es.Indices.Create.WithContext(ctx),
-			es.Indices.Create.WithBody(strings.NewReader(searchIndexBody)),
+			es.Indices.Create.WithBody(bytes.NewReader(reqBody)),
 			es.Indices.Create.WithWaitForActiveShards("1"))
 		if err != nil {
 			return fmt.Errorf("create index %s: %w", index, err)
@@ -214,6 +226,19 @@ func EnsureSearchIndex(ctx context.Context, es *elasticsearch.Client, index, ali
 	return esError(res, fmt.Sprintf("put alias %s on %s", alias, index))
 }
 
+// putReplicas sets the replica count of an existing index.
+func putReplicas(ctx context.Context, es *elasticsearch.Client, index string, settings IndexSettings) error {
+	if err := settings.Validate(); err != nil {
+		return fmt.Errorf("search index settings: %w", err)
+	}
+	res, err := es.Indices.PutSettings(strings.NewReader(fmt.Sprintf(`{"index":{"number_of_replicas":%d}}`, settings.Replicas)),
+		es.Indices.PutSettings.WithIndex(index), es.Indices.PutSettings.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("replicas of %s: %w", index, err)
+	}
+	return esError(res, "replicas of "+index)
+}
+
 // putSearchMapping adds the current mapping's fields to an existing index.
 func putSearchMapping(ctx context.Context, es *elasticsearch.Client, index string) error {
 	var body struct {
@@ -229,16 +254,56 @@ func putSearchMapping(ctx context.Context, es *elasticsearch.Client, index strin
 	return esError(res, "put mapping of "+index)
 }
 
-// CreateSearchIndexForBulk creates index with the job search mapping, tuned for a bulk
-// load: no refresh until FinishBulkLoad. It fails if the index exists.
-func CreateSearchIndexForBulk(ctx context.Context, es *elasticsearch.Client, index string) error {
+// IndexSettings are the shards and replicas of a search index the app creates
+// (ELASTICSEARCH_SHARDS, ELASTICSEARCH_REPLICAS). The zero value is one shard and no
+// replica: the single-node stack, where a replica could never be assigned.
+type IndexSettings struct {
+	// Shards is the number of primary shards; 0 takes 1. Fixed at the index's creation.
+	Shards int
+	// Replicas is the number of copies of each shard on other nodes (one node may die
+	// per replica without losing the index or its availability).
+	Replicas int
+}
+
+// Validate reports every problem of the settings.
+func (s IndexSettings) Validate() error {
+	var errs []error
+	if s.Shards < 0 || s.Shards > 64 {
+		errs = append(errs, fmt.Errorf("shards: want 0 (one) to 64, got %d", s.Shards))
+	}
+	if s.Replicas < 0 || s.Replicas > 8 {
+		errs = append(errs, fmt.Errorf("replicas: want 0 to 8, got %d", s.Replicas))
+	}
+	return errors.Join(errs...)
+}
+
+// searchIndexBodyWith is searchIndexBody with settings' shards and replicas, and with
+// refreshes off for a bulk load.
+func searchIndexBodyWith(settings IndexSettings, bulk bool) ([]byte, error) {
+	if err := settings.Validate(); err != nil {
+		return nil, fmt.Errorf("search index settings: %w", err)
+	}
 	var body map[string]any
 	if err := json.Unmarshal([]byte(searchIndexBody), &body); err != nil {
-		return fmt.Errorf("search mapping: %w", err)
+		return nil, fmt.Errorf("search mapping: %w", err)
 	}
-	settings := body["settings"].(map[string]any)
-	settings["index"].(map[string]any)["refresh_interval"] = "-1"
-	b, _ := json.Marshal(body)
+	s := body["settings"].(map[string]any)
+	s["number_of_shards"] = max(settings.Shards, 1)
+	s["number_of_replicas"] = settings.Replicas
+	if bulk {
+		s["index"].(map[string]any)["refresh_interval"] = "-1"
+	}
+	return json.Marshal(body)
+}
+
+// CreateSearchIndexForBulk creates index with the job search mapping and settings' shards
+// and replicas, tuned for a bulk load: no refresh until FinishBulkLoad. It fails if the
+// index exists.
+func CreateSearchIndexForBulk(ctx context.Context, es *elasticsearch.Client, index string, settings IndexSettings) error {
+	b, err := searchIndexBodyWith(settings, true)
+	if err != nil {
+		return err
+	}
 	res, err := es.Indices.Create(index, es.Indices.Create.WithContext(ctx),
 		es.Indices.Create.WithBody(bytes.NewReader(b)), es.Indices.Create.WithWaitForActiveShards("1"))
 	if err != nil {

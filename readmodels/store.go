@@ -32,6 +32,15 @@ type StoreConfig struct {
 	// MaxWaiters caps the requests of this Store that wait at once for a projection; past
 	// it a wait is refused with a 503 (ErrTooManyWaiters). Default DefaultMaxWaiters.
 	MaxWaiters int
+	// ReadPool, when set, is a pool on a streaming replica of the primary: every query of
+	// the read tables, the live versions and the applied versions that consistency waits
+	// check run on it, so a wait that sees its events applied there reads the rows they
+	// made there (they replicated in the same WAL, before the applied version). LISTEN
+	// stays on the primary's pool (a replica delivers no notifications): a notification
+	// wakes the waiters, which look on the replica; when the replica has not replayed the
+	// projector's commit yet they look again at the next notification or WaitPollInterval.
+	// Default: nil, everything on the primary's pool.
+	ReadPool *pgxpool.Pool
 	// Logger reports a lost notification connection. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -87,7 +96,10 @@ func (c StoreConfig) Validate() error {
 // Store answers the queries of API.md from the projections: Elasticsearch for search,
 // PostgreSQL read tables for everything else. It is safe for concurrent use.
 type Store struct {
-	pool    *pgxpool.Pool
+	// pool runs the queries: ReadPool when set, else the primary's.
+	pool *pgxpool.Pool
+	// primary is the primary's pool, whose connection config ListenApplied uses.
+	primary *pgxpool.Pool
 	es      *elasticsearch.Client
 	cfg     StoreConfig
 	targets *targets
@@ -97,7 +109,8 @@ type Store struct {
 	waiters chan struct{}
 }
 
-// NewStore returns a Store reading through pool and es.
+// NewStore returns a Store reading through pool (the primary; cfg.ReadPool for the
+// queries when set) and es.
 func NewStore(pool *pgxpool.Pool, es *elasticsearch.Client, cfg StoreConfig) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("readmodels: new store: pool is nil")
@@ -109,13 +122,18 @@ func NewStore(pool *pgxpool.Pool, es *elasticsearch.Client, cfg StoreConfig) (*S
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	read := pool
+	if cfg.ReadPool != nil {
+		read = cfg.ReadPool
+	}
 	return &Store{
-		pool:    pool,
+		pool:    read,
+		primary: pool,
 		es:      es,
 		cfg:     cfg,
 		waiters: make(chan struct{}, cfg.MaxWaiters),
 		targets: &targets{
-			pool: pool, ttl: cfg.TargetTTL, now: cfg.Now, cache: map[string]cachedTarget{},
+			pool: read, ttl: cfg.TargetTTL, now: cfg.Now, cache: map[string]cachedTarget{},
 		},
 	}, nil
 }

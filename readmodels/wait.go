@@ -161,7 +161,7 @@ func (s *Store) ListenApplied(ctx context.Context) error {
 
 // listen is one connection's life of ListenApplied.
 func (s *Store) listen(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	conn, err := pgx.ConnectConfig(ctx, s.primary.Config().ConnConfig.Copy())
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}

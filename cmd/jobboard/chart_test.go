@@ -29,6 +29,9 @@ var (
 	secretOnly = []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SIGNING_KEY", "OPERATOR_TOKEN", "OPERATOR_TOKENS"}
 	// The engines' addresses default to in-cluster names, not the local stack's loopback.
 	addresses = []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE"}
+	// The replication settings default to a single node in the binary and to replicated
+	// engines in the chart.
+	replicated = []string{"KAFKA_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS", "ELASTICSEARCH_REPLICAS"}
 )
 
 type manifest struct {
@@ -204,7 +207,7 @@ func TestChartValuesAreTheBinarysSettings(t *testing.T) {
 			}
 		case !ok:
 			t.Errorf("values.yaml config lacks %s (default %q)", s.env, s.def)
-		case v != s.def && !slices.Contains(addresses, s.env):
+		case v != s.def && !slices.Contains(addresses, s.env) && !slices.Contains(replicated, s.env):
 			t.Errorf("values.yaml config %s = %q, the binary's default is %q", s.env, v, s.def)
 		}
 	}

@@ -71,3 +71,35 @@ func TestTheReadmeListsEverySetting(t *testing.T) {
 		t.Fatalf("README.md's configuration table is stale; paste the output of `jobboard config`:\n%s", table.String())
 	}
 }
+
+func TestReplicationSettingsAreValidated(t *testing.T) {
+	t.Parallel()
+	load := func(env map[string]string) error {
+		_, err := loadConfig(flags(t), func(k string) string { return env[k] })
+		return err
+	}
+	cluster := map[string]string{
+		"KAFKA_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "2",
+		"ELASTICSEARCH_SHARDS": "2", "ELASTICSEARCH_REPLICAS": "1",
+		"DATABASE_READ_URL": "postgres://jobboard:jobboard@127.0.0.1:15433/jobboard?sslmode=disable",
+	}
+	if err := load(cluster); err != nil {
+		t.Fatalf("a three-broker, two-node cluster with a replica does not validate: %v", err)
+	}
+	for name, c := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"min ISR above the replication factor": {map[string]string{"KAFKA_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "4"}, "KAFKA_MIN_INSYNC_REPLICAS"},
+		"min ISR equal to a factor above 1":    {map[string]string{"KAFKA_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "3"}, "one broker down"},
+		"no replication factor":                {map[string]string{"KAFKA_REPLICATION_FACTOR": "-1"}, "KAFKA_REPLICATION_FACTOR"},
+		"too many shards":                      {map[string]string{"ELASTICSEARCH_SHARDS": "65"}, "ELASTICSEARCH_SHARDS"},
+		"negative replicas":                    {map[string]string{"ELASTICSEARCH_REPLICAS": "-1"}, "ELASTICSEARCH_REPLICAS"},
+		"a read URL that is not postgres":      {map[string]string{"DATABASE_READ_URL": "mysql://replica/x"}, "DATABASE_READ_URL"},
+		"a replica that is not a number":       {map[string]string{"ELASTICSEARCH_REPLICAS": "one"}, "ELASTICSEARCH_REPLICAS"},
+	} {
+		if err := load(c.env); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to say %q", name, err, c.want)
+		}
+	}
+}

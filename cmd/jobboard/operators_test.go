@@ -97,7 +97,7 @@ func TestOperatorAndAnalystCommands(t *testing.T) {
 		}
 	})
 	// Version 1 of the search projection lives on this test's index, as `serve` would set it up.
-	if err := readmodels.EnsureSearchIndex(ctx, es, prefix+"jobs-v1", prefix+"jobs"); err != nil {
+	if err := readmodels.EnsureSearchIndex(ctx, es, prefix+"jobs-v1", prefix+"jobs", readmodels.IndexSettings{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE projection_versions SET es_index = $1 WHERE projection = $2`,

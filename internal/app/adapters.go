@@ -11,6 +11,7 @@ import (
 
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/projections"
+	"github.com/jobboard/jobboard/readmodels"
 	"github.com/jobboard/jobboard/storedevents"
 )
 
@@ -23,7 +24,10 @@ type Adapters struct {
 	cfg Config
 	log *slog.Logger
 
-	pool     *pgxpool.Pool
+	pool *pgxpool.Pool
+	// readPool is the streaming replica of DATABASE_READ_URL, nil without one: the
+	// read-table queries and their consistency checks run there.
+	readPool *pgxpool.Pool
 	registry *eventstore.Registry
 	store    *eventstore.Store
 	es       *elasticsearch.Client
@@ -46,6 +50,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Adapters, error) 
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	a := &Adapters{cfg: cfg, log: log, pool: pool}
+	if cfg.DatabaseReadURL != "" {
+		readCfg, err := pgxpool.ParseConfig(cfg.DatabaseReadURL)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("postgres replica: %w", err)
+		}
+		readCfg.MaxConns = int32(cfg.databaseMaxConns())
+		if a.readPool, err = pgxpool.NewWithConfig(ctx, readCfg); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("postgres replica: %w", err)
+		}
+	}
 	if err := a.build(); err != nil {
 		a.Close()
 		return nil, err
@@ -61,16 +77,21 @@ func (a *Adapters) build() error {
 	if a.store, err = eventstore.NewStore(a.pool, eventstore.StoreConfig{Registry: a.registry, Logger: a.log}); err != nil {
 		return err
 	}
-	if a.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{a.cfg.ElasticsearchURL}}); err != nil {
+	if a.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: a.cfg.ElasticsearchAddresses()}); err != nil {
 		return fmt.Errorf("elasticsearch: %w", err)
 	}
 	a.versions, err = projections.NewVersions(a.pool)
 	return err
 }
 
-// Close closes the pool; calling it again does nothing.
+// Close closes the pools; calling it again does nothing.
 func (a *Adapters) Close() {
-	a.closeOnce.Do(a.pool.Close)
+	a.closeOnce.Do(func() {
+		if a.readPool != nil {
+			a.readPool.Close()
+		}
+		a.pool.Close()
+	})
 }
 
 // Pool is the PostgreSQL pool.
@@ -116,6 +137,9 @@ func (a *Adapters) DeadLetters() (*projections.DeadLetters, error) {
 // default to this deployment's (ELASTICSEARCH_INDEX_PREFIX), the logger to the program's.
 // The caller closes it before the adapters.
 func (a *Adapters) NewRebuilder(cfg projections.RebuilderConfig) (*projections.Rebuilder, error) {
+	if cfg.IndexSettings == (readmodels.IndexSettings{}) {
+		cfg.IndexSettings = a.cfg.SearchIndexSettings()
+	}
 	if cfg.SearchAlias == "" {
 		cfg.SearchAlias = a.cfg.SearchAlias()
 	}

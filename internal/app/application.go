@@ -36,6 +36,7 @@ func (m *Main) wireAPI(ctx context.Context, cfg *api.ServerConfig, reg prometheu
 		SearchTimeout:    m.cfg.SearchTimeout,
 		WaitPollInterval: m.cfg.ConsistencyPollInterval,
 		MaxWaiters:       m.cfg.ConsistencyMaxWaiters,
+		ReadPool:         m.readPool,
 		Logger:           m.log,
 	})
 	if err != nil {
@@ -120,11 +121,7 @@ func (m *Main) newCommands() (*application.Commands, error) {
 // through the API runs in this process, owned by the Rebuilder; Close cancels it (version N
 // keeps serving, N+1 is dropped), so an operator restarts it elsewhere.
 func (m *Main) newAdmin() (*application.Admin, error) {
-	rb, err := projections.NewRebuilder(m.pool, m.es, m.store, projections.RebuilderConfig{
-		SearchAlias: m.cfg.SearchAlias(),
-		IndexPrefix: m.cfg.SearchIndexPrefix(),
-		Logger:      m.log,
-	})
+	rb, err := m.NewRebuilder(projections.RebuilderConfig{})
 	if err != nil {
 		return nil, err
 	}

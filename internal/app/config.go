@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jobboard/jobboard/api"
+	"github.com/jobboard/jobboard/readmodels"
 )
 
 // Config is everything `jobboard serve` needs. cmd/jobboard fills it from environment
@@ -17,13 +18,19 @@ import (
 type Config struct {
 	// DatabaseURL is the PostgreSQL URL of the event store and read tables (DATABASE_URL).
 	DatabaseURL string
+	// DatabaseReadURL, when set, is a read-only PostgreSQL URL (a streaming replica of
+	// DatabaseURL) for the queries of the read tables (DATABASE_READ_URL); consistency
+	// tokens are honoured there (readmodels.StoreConfig.ReadPool). Empty: the primary.
+	DatabaseReadURL string
 	// DatabaseMaxConns is the size of the PostgreSQL connection pool (DATABASE_MAX_CONNS);
 	// 0 takes DefaultDatabaseMaxConns. It overrides a pool_max_conns in DATABASE_URL.
 	// Consistency waits hold no connection, the notification listener has its own.
 	DatabaseMaxConns int
 	// KafkaBrokers are the bootstrap brokers, host:port (KAFKA_BROKERS, comma separated).
 	KafkaBrokers []string
-	// ElasticsearchURL is the search engine's HTTP address (ELASTICSEARCH_URL).
+	// ElasticsearchURL is the search engine's HTTP address (ELASTICSEARCH_URL); several
+	// nodes of one cluster, comma separated, share the requests and stand in for a node
+	// that is down (the client retries on the next).
 	ElasticsearchURL string
 	// StripeAPIBase is Stripe's API address; stripe-mock's in development (STRIPE_API_BASE).
 	StripeAPIBase string
@@ -67,6 +74,19 @@ type Config struct {
 	// KafkaPartitions is the partition count of the topics the app creates (KAFKA_PARTITIONS);
 	// it bounds how many projector instances of one projection can share the work.
 	KafkaPartitions int
+	// KafkaReplicationFactor is the replication factor of the topics the app creates
+	// (KAFKA_REPLICATION_FACTOR): 1 on one broker, 3 on a production cluster; 0 takes 1.
+	KafkaReplicationFactor int
+	// KafkaMinInsyncReplicas is the min.insync.replicas of the topics the app creates
+	// (KAFKA_MIN_INSYNC_REPLICAS): how many replicas hold a message before the relay's
+	// acks=all write succeeds. 2 of 3 survives one broker down without losing a write; 0
+	// keeps the broker's default.
+	KafkaMinInsyncReplicas int
+	// ElasticsearchShards and ElasticsearchReplicas are the primary shards and the
+	// replicas of each search index the app creates (ELASTICSEARCH_SHARDS,
+	// ELASTICSEARCH_REPLICAS); replicas also apply to the live index at start. 0 shards
+	// takes 1.
+	ElasticsearchShards, ElasticsearchReplicas int
 
 	// ListingPriceStandard is the price of a standard listing in minor units of
 	// ListingCurrency (LISTING_PRICE_STANDARD); 0 takes the commands' default.
@@ -120,6 +140,11 @@ func (c Config) Validate() error {
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		bad("DATABASE_URL", "want a postgres://user:password@host:port/database URL, got %s", redactedURL(c.DatabaseURL))
 	}
+	if c.DatabaseReadURL != "" {
+		if u, err := url.Parse(c.DatabaseReadURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			bad("DATABASE_READ_URL", "want empty or a postgres://user:password@host:port/database URL, got %s", redactedURL(c.DatabaseReadURL))
+		}
+	}
 	if len(c.KafkaBrokers) == 0 {
 		bad("KAFKA_BROKERS", "want at least one host:port")
 	}
@@ -133,7 +158,12 @@ func (c Config) Validate() error {
 			bad(env, "want an http(s):// URL, got %s", redactedURL(v))
 		}
 	}
-	checkHTTPURL("ELASTICSEARCH_URL", c.ElasticsearchURL)
+	for _, u := range c.ElasticsearchAddresses() {
+		checkHTTPURL("ELASTICSEARCH_URL", u)
+	}
+	if len(c.ElasticsearchAddresses()) == 0 {
+		bad("ELASTICSEARCH_URL", "want at least one http(s):// URL")
+	}
 	checkHTTPURL("STRIPE_API_BASE", c.StripeAPIBase)
 	if !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
 		bad("STRIPE_SECRET_KEY", "want a Stripe secret key (sk_… or rk_…)")
@@ -179,9 +209,40 @@ func (c Config) Validate() error {
 	if c.KafkaPartitions < 1 || c.KafkaPartitions > 1000 {
 		bad("KAFKA_PARTITIONS", "want 1 to 1000, got %d", c.KafkaPartitions)
 	}
+	if c.KafkaReplicationFactor < 0 || c.KafkaReplicationFactor > 16 {
+		bad("KAFKA_REPLICATION_FACTOR", "want 1 to 16, got %d", c.KafkaReplicationFactor)
+	}
+	rf := max(c.KafkaReplicationFactor, 1)
+	if c.KafkaMinInsyncReplicas < 0 || c.KafkaMinInsyncReplicas > rf {
+		bad("KAFKA_MIN_INSYNC_REPLICAS", "want 1 to KAFKA_REPLICATION_FACTOR (%d), got %d", rf, c.KafkaMinInsyncReplicas)
+	} else if rf > 1 && c.KafkaMinInsyncReplicas == rf {
+		bad("KAFKA_MIN_INSYNC_REPLICAS", "equal to KAFKA_REPLICATION_FACTOR (%d), one broker down would stop every write; want at most %d", rf, rf-1)
+	}
+	if c.ElasticsearchShards < 0 || c.ElasticsearchShards > 64 {
+		bad("ELASTICSEARCH_SHARDS", "want 1 to 64, got %d", c.ElasticsearchShards)
+	}
+	if c.ElasticsearchReplicas < 0 || c.ElasticsearchReplicas > 8 {
+		bad("ELASTICSEARCH_REPLICAS", "want 0 to 8, got %d", c.ElasticsearchReplicas)
+	}
 	errs = append(errs, c.validateAPI()...)
 	errs = append(errs, c.validateExposure()...)
 	return errors.Join(errs...)
+}
+
+// ElasticsearchAddresses are the node URLs of ElasticsearchURL.
+func (c Config) ElasticsearchAddresses() []string {
+	var out []string
+	for _, u := range strings.Split(c.ElasticsearchURL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// SearchIndexSettings are the shards and replicas of the search indices the app creates.
+func (c Config) SearchIndexSettings() readmodels.IndexSettings {
+	return readmodels.IndexSettings{Shards: c.ElasticsearchShards, Replicas: c.ElasticsearchReplicas}
 }
 
 // SlogLevel is LogLevel parsed; Validate has checked it.

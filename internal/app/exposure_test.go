@@ -29,7 +29,7 @@ func withSearchIndex(t *testing.T, cfg app.Config) {
 		t.Fatal(err)
 	}
 	index := cfg.SearchIndexPrefix() + "-test-" + testenv.RandomSuffix()
-	if err := readmodels.EnsureSearchIndex(context.Background(), es, index, cfg.SearchAlias()); err != nil {
+	if err := readmodels.EnsureSearchIndex(context.Background(), es, index, cfg.SearchAlias(), readmodels.IndexSettings{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

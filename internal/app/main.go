@@ -101,6 +101,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Operators:     m.cfg.Operators,
 	}
 	// Every process serves /healthz, /readyz and /metrics; the API role adds the routes.
+	if m.readPool != nil {
+		apiCfg.Checks["postgres-replica"] = m.checkReplica
+	}
 	if m.cfg.HasRole(RoleAPI) {
 		if err := m.wireAPI(wctx, &apiCfg, reg); err != nil {
 			return fmt.Errorf("API: %w", err)
@@ -176,6 +179,12 @@ func (m *Main) Close() error {
 func (m *Main) checkPostgres(ctx context.Context) error {
 	var one int
 	return m.pool.QueryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// checkReplica asks the read replica, which the read-table queries use.
+func (m *Main) checkReplica(ctx context.Context) error {
+	var one int
+	return m.readPool.QueryRow(ctx, "SELECT 1").Scan(&one)
 }
 
 // checkKafka asks a broker for the cluster metadata (a real request, not just a TCP dial).

@@ -122,10 +122,10 @@ func buildBoard(ctx context.Context, b *testing.B, base string, wanted int, fres
 	if err := deleteIndices(ctx, es, boardIndexPrefix+"*"); err != nil {
 		return board{}, err
 	}
-	if err := readmodels.CreateSearchIndexForBulk(ctx, es, index); err != nil {
+	if err := readmodels.CreateSearchIndexForBulk(ctx, es, index, readmodels.IndexSettings{}); err != nil {
 		return board{}, err
 	}
-	if err := readmodels.EnsureSearchIndex(ctx, es, index, alias); err != nil {
+	if err := readmodels.EnsureSearchIndex(ctx, es, index, alias, readmodels.IndexSettings{}); err != nil {
 		return board{}, err
 	}
 	pool, err := pgxpool.New(ctx, dsn)

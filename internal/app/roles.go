@@ -74,8 +74,10 @@ func (w *workers) start(ctx context.Context, name string, run func(ctx context.C
 // startRelay runs the relay: it tails the event store and publishes to Kafka.
 func (m *Main) startRelay(ctx context.Context) error {
 	pub, err := bus.NewPublisher(bus.PublisherConfig{
-		Brokers:         m.cfg.KafkaBrokers,
-		TopicPartitions: m.cfg.KafkaPartitions,
+		Brokers:                m.cfg.KafkaBrokers,
+		TopicPartitions:        m.cfg.KafkaPartitions,
+		TopicReplicationFactor: m.cfg.KafkaReplicationFactor,
+		TopicMinInsyncReplicas: m.cfg.KafkaMinInsyncReplicas,
 	}, watermill.NewSlogLogger(m.log.With("component", "bus")))
 	if err != nil {
 		return fmt.Errorf("relay publisher: %w", err)
@@ -113,14 +115,15 @@ func (m *Main) ensureLiveSearchIndex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return readmodels.EnsureSearchIndex(ctx, m.es, live.Index, m.cfg.SearchAlias())
+	return readmodels.EnsureSearchIndex(ctx, m.es, live.Index, m.cfg.SearchAlias(), m.cfg.SearchIndexSettings())
 }
 
 // startProjectors runs every projector as a member of its consumer group. The search index
 // is created first (with its explicit mapping), retrying while Elasticsearch is down.
 func (m *Main) startProjectors(ctx context.Context) error {
 	wlog := watermill.NewSlogLogger(m.log.With("component", "projections"))
-	dlq, err := bus.NewPublisher(bus.PublisherConfig{Brokers: m.cfg.KafkaBrokers, TopicPartitions: 1}, wlog)
+	dlq, err := bus.NewPublisher(bus.PublisherConfig{Brokers: m.cfg.KafkaBrokers, TopicPartitions: 1,
+		TopicReplicationFactor: m.cfg.KafkaReplicationFactor, TopicMinInsyncReplicas: m.cfg.KafkaMinInsyncReplicas}, wlog)
 	if err != nil {
 		return fmt.Errorf("dead-letter publisher: %w", err)
 	}
@@ -137,8 +140,9 @@ func (m *Main) startProjectors(ctx context.Context) error {
 	}
 	prefix := m.cfg.KafkaTopicPrefix
 	runner, err := projections.NewRunner(projections.RunnerConfig{
-		Brokers:             m.cfg.KafkaBrokers,
-		Subscriber:          bus.SubscriberConfig{TopicPartitions: m.cfg.KafkaPartitions},
+		Brokers: m.cfg.KafkaBrokers,
+		Subscriber: bus.SubscriberConfig{TopicPartitions: m.cfg.KafkaPartitions,
+			TopicReplicationFactor: m.cfg.KafkaReplicationFactor, TopicMinInsyncReplicas: m.cfg.KafkaMinInsyncReplicas},
 		DeadLetterPublisher: dlq,
 		DeadLetters:         deadLetters,
 		Topic:               m.cfg.topic,
