@@ -56,7 +56,7 @@ func (s *Server) openCursor(scope cursorScope, cursor string) (string, bool) {
 		return "", false
 	}
 	pos := cursor[:i]
-	mac, err := base64.RawURLEncoding.DecodeString(cursor[i+1:])
+	mac, err := base64.RawURLEncoding.Strict().DecodeString(cursor[i+1:])
 	if err != nil || !hmac.Equal(mac, s.cursorMAC(scope, pos)) {
 		return "", false
 	}

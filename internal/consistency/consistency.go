@@ -124,11 +124,11 @@ func (s *Signer) Parse(token string) ([]Position, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: not signed", ErrInvalidToken)
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(body)
+	payload, err := strict.DecodeString(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not base64url", ErrInvalidToken)
 	}
-	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	mac, err := strict.DecodeString(sig)
 	if err != nil || !hmac.Equal(mac, s.mac(payload)) {
 		return nil, fmt.Errorf("%w: bad signature", ErrInvalidToken)
 	}
@@ -177,3 +177,7 @@ func normalise(positions []Position) []Position {
 	slices.SortFunc(out, func(a, b Position) int { return strings.Compare(a.StreamID, b.StreamID) })
 	return out
 }
+
+// strict decodes only the canonical encoding: a token whose unused trailing bits were
+// changed is another string the server never issued, and is refused like any other.
+var strict = base64.RawURLEncoding.Strict()
