@@ -113,6 +113,12 @@ func withRunDelivery(ctx context.Context, km kafka.Message, run uint64, seq int6
 	})
 }
 
+// ContextWithDelivery returns ctx carrying d as a Subscriber's message context does, for
+// tests of consumers that read it.
+func ContextWithDelivery(ctx context.Context, d Delivery) context.Context {
+	return context.WithValue(ctx, deliveryKey{}, d)
+}
+
 // DeliveryFromContext returns the Kafka position of a message delivered by a Subscriber,
 // read from the message's context (msg.Context()).
 func DeliveryFromContext(ctx context.Context) (Delivery, bool) {
