@@ -259,6 +259,86 @@ func TestSubscriber(t *testing.T) {
 		}
 	})
 
+	t.Run("with several in flight per partition, messages come in order without waiting for Acks; a nack redelivers every unacked one in a new run; commits stop at the first unacked", func(t *testing.T) {
+		t.Parallel()
+		topic := "bus-test-window-" + testenv.RandomSuffix()
+		group := "bus-test-window-" + testenv.RandomSuffix()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := bus.EnsureTopics(ctx, brokers, bus.TopicSpec{Name: topic, Partitions: 1, ReplicationFactor: 1}); err != nil {
+			t.Fatal(err)
+		}
+		pub := newTestPublisher(t, brokers)
+		var sent []*message.Message
+		for i := range 8 {
+			msg := message.NewMessage(watermill.NewUUID(), []byte(strconv.Itoa(i)))
+			msg.Metadata.Set(bus.MetadataPartitionKey, "one-stream")
+			sent = append(sent, msg)
+		}
+		if err := pub.Publish(topic, sent[:6]...); err != nil {
+			t.Fatal(err)
+		}
+		newSub := func() (*bus.Subscriber, <-chan *message.Message) {
+			sub, err := bus.NewSubscriber(bus.SubscriberConfig{
+				Brokers: brokers, ConsumerGroup: group, NackResendSleep: 20 * time.Millisecond,
+				MaxInFlightPerPartition: 4,
+			}, testLogger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = sub.Close() })
+			ch, err := sub.Subscribe(context.Background(), topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sub, ch
+		}
+		sub, ch := newSub()
+		expect := func(ch <-chan *message.Message, want *message.Message, seq int64) *message.Message {
+			t.Helper()
+			got := receive(t, ch, 30*time.Second)
+			d, ok := bus.DeliveryFromContext(got.Context())
+			if got.UUID != want.UUID || !ok || d.Run == 0 || d.Seq != seq {
+				t.Fatalf("got %s (run %d seq %d), want %s seq %d", got.Payload, d.Run, d.Seq, want.Payload, seq)
+			}
+			return got
+		}
+		var window []*message.Message
+		for i := range 4 {
+			window = append(window, expect(ch, sent[i], int64(i)))
+		}
+		expectNothing(t, ch, 300*time.Millisecond) // four await their Ack
+		firstRun, _ := bus.DeliveryFromContext(window[0].Context())
+		window[0].Ack()
+		window = append(window, expect(ch, sent[4], 4)) // room for one more
+		window[2].Ack()                                 // behind the unacked second: no room, no commit
+		expectNothing(t, ch, 300*time.Millisecond)
+		window[1].Nack()
+		for i, want := range sent[1:6] {
+			got := expect(ch, want, int64(i))
+			if d, _ := bus.DeliveryFromContext(got.Context()); d.Run == firstRun.Run {
+				t.Fatalf("redelivery of %s in the old run", got.Payload)
+			}
+			if i == 0 {
+				got.Ack() // only the second is committed
+			}
+		}
+		if window[3].Context().Err() == nil {
+			t.Fatal("context of a message of the ended run not cancelled")
+		}
+		// The next member continues after the last offset below which everything was acked.
+		if err := sub.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.Publish(topic, sent[6:]...); err != nil {
+			t.Fatal(err)
+		}
+		_, ch2 := newSub()
+		for i, want := range sent[2:] {
+			expect(ch2, want, int64(i)).Ack()
+		}
+	})
+
 	t.Run("closing stops every subscription and closes its channel; cancelling ctx closes one", func(t *testing.T) {
 		t.Parallel()
 		sub := newTestSubscriber(t, brokers, "bus-test-close-"+testenv.RandomSuffix())

@@ -84,18 +84,39 @@ type Delivery struct {
 	Key []byte
 	// Time is the record's timestamp.
 	Time time.Time
+	// Run and Seq order the messages of a partition when several are in flight at once
+	// (SubscriberConfig.MaxInFlightPerPartition > 1): Run names one uninterrupted series of
+	// deliveries of the partition, unique in the process, and Seq counts its messages from
+	// 0 in offset order. A consumer handling them concurrently restores the order by
+	// processing Seq n of a Run only after n-1. A nack ends the Run: every message not yet
+	// acked is delivered again in a new one. Run is 0 with one message in flight per
+	// partition, where the next message is delivered only after the previous one's Ack.
+	Run uint64
+	Seq int64
 }
 
 type deliveryKey struct{}
 
 func withDelivery(ctx context.Context, km kafka.Message) context.Context {
+	return withRunDelivery(ctx, km, 0, 0)
+}
+
+func withRunDelivery(ctx context.Context, km kafka.Message, run uint64, seq int64) context.Context {
 	return context.WithValue(ctx, deliveryKey{}, Delivery{
 		Topic:     km.Topic,
 		Partition: km.Partition,
 		Offset:    km.Offset,
 		Key:       km.Key,
 		Time:      km.Time,
+		Run:       run,
+		Seq:       seq,
 	})
+}
+
+// ContextWithDelivery returns ctx carrying d as a Subscriber's message context does, for
+// tests of consumers that read it.
+func ContextWithDelivery(ctx context.Context, d Delivery) context.Context {
+	return context.WithValue(ctx, deliveryKey{}, d)
 }
 
 // DeliveryFromContext returns the Kafka position of a message delivered by a Subscriber,

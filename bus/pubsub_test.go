@@ -35,6 +35,11 @@ func groupFor(t *testing.T) string {
 
 func newPubSub(t *testing.T, group string, partitions int) (message.Publisher, message.Subscriber) {
 	t.Helper()
+	return newPubSubInFlight(t, group, partitions, 1)
+}
+
+func newPubSubInFlight(t *testing.T, group string, partitions, inFlight int) (message.Publisher, message.Subscriber) {
+	t.Helper()
 	brokers := testenv.KafkaBrokers(t)
 	logger := testLogger()
 	pub, err := bus.NewPublisher(bus.PublisherConfig{
@@ -49,7 +54,8 @@ func newPubSub(t *testing.T, group string, partitions int) (message.Publisher, m
 		ConsumerGroup:   group,
 		TopicPartitions: partitions,
 		// The suite nacks hundreds of times in a row; production keeps the 100 ms default.
-		NackResendSleep: 20 * time.Millisecond,
+		NackResendSleep:         20 * time.Millisecond,
+		MaxInFlightPerPartition: inFlight,
 	}, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -122,5 +128,29 @@ func TestPubSubNoConsumerGroup(t *testing.T) {
 			return newPubSub(t, "", bus.DefaultTopicPartitions)
 		},
 		nil,
+	)
+}
+
+// TestPubSubSeveralInFlightPerPartition runs the suite with up to 50 unacked messages per
+// partition, as the projectors consume. The next message no longer waits for the previous
+// one's Ack, so GuaranteedOrder is false (it would enable TestNoAck); delivery order per
+// partition is proven by TestSubscriberInFlightWindowKeepsOrder.
+func TestPubSubSeveralInFlightPerPartition(t *testing.T) {
+	t.Parallel()
+	tests.TestPubSub(t,
+		tests.Features{
+			ConsumerGroups:                   true,
+			ExactlyOnceDelivery:              false,
+			GuaranteedOrder:                  false,
+			Persistent:                       true,
+			RequireSingleInstance:            false,
+			NewSubscriberReceivesOldMessages: false,
+		},
+		func(t *testing.T) (message.Publisher, message.Subscriber) {
+			return newPubSubInFlight(t, groupFor(t), bus.DefaultTopicPartitions, 50)
+		},
+		func(t *testing.T, group string) (message.Publisher, message.Subscriber) {
+			return newPubSubInFlight(t, group, bus.DefaultTopicPartitions, 50)
+		},
 	)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -56,6 +57,13 @@ type SubscriberConfig struct {
 
 	// QueueCapacity is how many records are prefetched per partition. Default: 100.
 	QueueCapacity int
+
+	// MaxInFlightPerPartition is how many messages of one partition may be delivered and
+	// not yet acked. 1 (default) delivers the next message only after the previous one's
+	// Ack. More lets a consumer gather a backlog into batches; it must then restore the
+	// order itself from Delivery.Run and Delivery.Seq, because Watermill's router handles
+	// messages concurrently. Offsets are committed only up to the first message not acked.
+	MaxInFlightPerPartition int
 
 	// HeartbeatInterval is how often a member heartbeats the group coordinator; it is
 	// also how quickly a member notices a rebalance. Default: 500 ms.
@@ -135,6 +143,9 @@ func (c *SubscriberConfig) setDefaults() {
 	if c.QueueCapacity == 0 {
 		c.QueueCapacity = 100
 	}
+	if c.MaxInFlightPerPartition == 0 {
+		c.MaxInFlightPerPartition = 1
+	}
 	if c.HeartbeatInterval == 0 {
 		c.HeartbeatInterval = 500 * time.Millisecond
 	}
@@ -210,6 +221,9 @@ func (c SubscriberConfig) Validate() error {
 	if c.QueueCapacity < 0 {
 		errs = append(errs, fmt.Errorf("queue capacity must not be negative, got %d", c.QueueCapacity))
 	}
+	if c.MaxInFlightPerPartition < 0 {
+		errs = append(errs, fmt.Errorf("max in flight per partition must not be negative, got %d", c.MaxInFlightPerPartition))
+	}
 	if c.TopicPartitions < 0 {
 		errs = append(errs, fmt.Errorf("topic partitions must not be negative, got %d", c.TopicPartitions))
 	}
@@ -224,11 +238,14 @@ func (c SubscriberConfig) Validate() error {
 
 // Subscriber is a Watermill message.Subscriber reading from Kafka.
 //
-// Each partition is consumed by its own goroutine and reader, one message at a time: the
-// next message of a partition is delivered only after the previous one was acked, and
-// only then is the partition's offset committed (offset+1, through the consumer group's
-// current generation). A nacked message is delivered again after NackResendSleep, until
-// it is acked. Order is therefore kept per partition, hence per partition key; messages
+// Each partition is consumed by its own goroutine and reader, by default one message at a
+// time: the next message of a partition is delivered only after the previous one was
+// acked, and only then is the partition's offset committed (offset+1, through the consumer
+// group's current generation). A nacked message is delivered again after NackResendSleep,
+// until it is acked. With MaxInFlightPerPartition > 1 that many messages of a partition
+// may await their Ack; the offset committed is the one after the last message below which
+// every message was acked, and a nack delivers every unacked message again, in order
+// (see Delivery.Run). Order is therefore kept per partition, hence per partition key; messages
 // of different partitions are delivered concurrently. When the group rebalances, every
 // partition goroutine stops (its in-flight message's context is cancelled and a late Ack
 // is ignored) and the new owner continues from the last committed offset, so delivery is
@@ -496,6 +513,10 @@ func (s *Subscriber) consumePartition(
 	}
 	logger.Debug("consuming partition", watermill.LogFields{"offset": offset})
 
+	if s.cfg.MaxInFlightPerPartition > 1 {
+		s.consumeWindow(ctx, r, commit, partition, out, logger)
+		return
+	}
 	for {
 		km, err := r.FetchMessage(ctx)
 		if err != nil {
@@ -545,6 +566,159 @@ func (s *Subscriber) deliver(ctx context.Context, km kafka.Message, out chan<- *
 		case <-ctx.Done():
 			cancelMsg()
 			return false
+		}
+	}
+}
+
+// runs numbers the runs of Delivery.Run across every subscriber of the process.
+var runs atomic.Uint64
+
+// inFlight is a message of a partition delivered and not yet committed.
+type inFlight struct {
+	km     kafka.Message
+	acked  bool
+	gone   bool // its run ended; a late Ack or Nack is ignored
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// outcome is the Ack or Nack of an inFlight message.
+type outcome struct {
+	m     *inFlight
+	acked bool
+}
+
+// consumeWindow delivers the messages of r with up to MaxInFlightPerPartition awaiting
+// their Ack, until ctx is done. Messages are sent to out in offset order; commit gets the
+// offset after the acked prefix. A nack ends the run: every unacked message is cancelled
+// and, after NackResendSleep, delivered again in a new run ahead of newer ones.
+func (s *Subscriber) consumeWindow(ctx context.Context, r *kafka.Reader, commit func(partition int, next int64), partition int, out chan<- *message.Message, logger watermill.LoggerAdapter) {
+	fetched := make(chan kafka.Message)
+	var fetcher sync.WaitGroup
+	fetcher.Add(1)
+	go func() {
+		defer fetcher.Done()
+		for {
+			km, err := r.FetchMessage(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				logger.Error("fetch failed, retrying", err, nil)
+				if !sleep(ctx, s.cfg.RetryBackoff) {
+					return
+				}
+				continue
+			}
+			select {
+			case fetched <- km:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	outcomes := make(chan outcome)
+	var watchers sync.WaitGroup
+	var (
+		window   []*inFlight     // delivered, in offset order, from the first unacked
+		queue    []kafka.Message // to deliver, in offset order
+		next     *message.Message
+		nextM    *inFlight
+		run      = runs.Add(1)
+		seq      int64
+		resendAt <-chan time.Time
+	)
+	defer func() {
+		for _, m := range window {
+			m.cancel()
+		}
+		if nextM != nil {
+			nextM.cancel()
+		}
+		watchers.Wait()
+		fetcher.Wait()
+	}()
+	for {
+		var send chan<- *message.Message
+		var fetch <-chan kafka.Message
+		if len(window) < s.cfg.MaxInFlightPerPartition && resendAt == nil {
+			if len(queue) > 0 {
+				if next == nil {
+					km := queue[0]
+					msgCtx, cancel := context.WithCancel(withRunDelivery(ctx, km, run, seq))
+					next, nextM = fromKafka(km), &inFlight{km: km, ctx: msgCtx, cancel: cancel}
+					next.SetContext(msgCtx)
+				}
+				send = out
+			} else {
+				fetch = fetched
+			}
+		}
+		select {
+		case km := <-fetch:
+			queue = append(queue, km)
+		case send <- next:
+			msg, m := next, nextM
+			next, nextM = nil, nil
+			queue = queue[1:]
+			seq++
+			window = append(window, m)
+			watchers.Add(1)
+			go func() {
+				defer watchers.Done()
+				var o outcome
+				select {
+				case <-msg.Acked():
+					o = outcome{m: m, acked: true}
+				case <-msg.Nacked():
+					o = outcome{m: m}
+				case <-m.ctx.Done():
+					return
+				}
+				select {
+				case outcomes <- o:
+				case <-ctx.Done():
+				}
+			}()
+		case o := <-outcomes:
+			o.m.cancel()
+			if o.m.gone {
+				continue
+			}
+			if o.acked {
+				o.m.acked = true
+				done := 0
+				for done < len(window) && window[done].acked {
+					done++
+				}
+				if done > 0 {
+					last := window[done-1].km.Offset
+					window = window[done:]
+					if commit != nil {
+						commit(partition, last+1)
+					}
+				}
+				continue
+			}
+			logger.Trace("message nacked, resending every unacked message", watermill.LogFields{"offset": o.m.km.Offset})
+			redo := make([]kafka.Message, 0, len(window)+len(queue))
+			for _, m := range window {
+				m.gone = true
+				m.cancel()
+				redo = append(redo, m.km)
+			}
+			if nextM != nil {
+				nextM.cancel()
+				next, nextM = nil, nil
+			}
+			queue = append(redo, queue...)
+			window = nil
+			run, seq = runs.Add(1), 0
+			resendAt = time.After(s.cfg.NackResendSleep)
+		case <-resendAt:
+			resendAt = nil
+		case <-ctx.Done():
+			return
 		}
 	}
 }

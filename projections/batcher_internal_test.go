@@ -3,16 +3,18 @@ package projections
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jobboard/jobboard/bus"
 	"github.com/jobboard/jobboard/eventstore"
 )
 
 func startBatcher(t *testing.T, apply func(context.Context, []Event) error) *batcher {
 	t.Helper()
-	b := newBatcher(apply, 100, 20*time.Millisecond, time.Second, nil)
+	b := newBatcher(apply, 100, time.Second, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); b.run(ctx) }()
@@ -54,6 +56,8 @@ func TestBatcher(t *testing.T) {
 			mu.Lock()
 			sizes = append(sizes, len(events))
 			mu.Unlock()
+			// The events handed in while this write runs form the next batch.
+			time.Sleep(10 * time.Millisecond)
 			return nil
 		})
 		for s, err := range submitAll(b, "a", "b", "c", "d", "e", "f", "g", "h") {
@@ -116,6 +120,130 @@ func TestBatcher(t *testing.T) {
 		var p panicError
 		if !errors.As(err, &p) || IsTransient(err) {
 			t.Fatalf("err = %v, want a panic error", err)
+		}
+	})
+}
+
+// inRun is the context of the message of seq in run 1 of a partition.
+func inRun(seq int64) context.Context {
+	return bus.ContextWithDelivery(context.Background(), bus.Delivery{Topic: "t", Partition: 0, Run: 1, Seq: seq})
+}
+
+func versionOf(stream string, v int64) Event {
+	return Event{Event: eventstore.Event{StreamID: stream, StreamVersion: v}}
+}
+
+func TestBatcherKeepsTheOrderOfAPartition(t *testing.T) {
+	t.Parallel()
+
+	// recorder applies events, failing each event of fail once with its error.
+	type recorder struct {
+		mu      sync.Mutex
+		applied []int64
+		fail    map[int64]error
+	}
+	newRecorder := func(fail map[int64]error) (*recorder, func(context.Context, []Event) error) {
+		r := &recorder{fail: fail}
+		return r, func(_ context.Context, events []Event) error {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			for _, e := range events {
+				if err, ok := r.fail[e.StreamVersion]; ok {
+					delete(r.fail, e.StreamVersion)
+					return err
+				}
+			}
+			for _, e := range events {
+				r.applied = append(r.applied, e.StreamVersion)
+			}
+			return nil
+		}
+	}
+	submitAsync := func(b *batcher, seq int64) <-chan error {
+		done := make(chan error, 1)
+		go func() { done <- b.submit(inRun(seq), versionOf("s", seq+1)) }()
+		return done
+	}
+	pending := func(t *testing.T, done <-chan error) {
+		t.Helper()
+		select {
+		case err := <-done:
+			t.Fatalf("returned %v before its predecessor", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+
+	t.Run("applies a run handed in backwards in its order", func(t *testing.T) {
+		r, apply := newRecorder(nil)
+		b := startBatcher(t, apply)
+		third, second := submitAsync(b, 2), submitAsync(b, 1)
+		pending(t, third)
+		pending(t, second)
+		if err := b.submit(inRun(0), versionOf("s", 1)); err != nil {
+			t.Fatal(err)
+		}
+		if err, err2 := <-second, <-third; err != nil || err2 != nil {
+			t.Fatal(err, err2)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !slices.Equal(r.applied, []int64{1, 2, 3}) {
+			t.Fatalf("applied versions %v, want 1 2 3", r.applied)
+		}
+	})
+
+	t.Run("holds the successors of a failed event until its retry", func(t *testing.T) {
+		r, apply := newRecorder(map[int64]error{1: errors.New("flaky")})
+		b := startBatcher(t, apply)
+		if err := b.submit(inRun(0), versionOf("s", 1)); err == nil {
+			t.Fatal("first attempt succeeded")
+		}
+		second := submitAsync(b, 1)
+		pending(t, second)
+		if err := b.submit(inRun(0), versionOf("s", 1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-second; err != nil {
+			t.Fatal(err)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !slices.Equal(r.applied, []int64{1, 2}) {
+			t.Fatalf("applied versions %v, want 1 2", r.applied)
+		}
+	})
+
+	t.Run("lets the successors of an event given up on go on", func(t *testing.T) {
+		r, apply := newRecorder(map[int64]error{1: errors.New("bad")})
+		b := startBatcher(t, apply)
+		if err := b.submit(inRun(0), versionOf("s", 1)); err == nil {
+			t.Fatal("first attempt succeeded")
+		}
+		second := submitAsync(b, 1)
+		pending(t, second)
+		b.pass(inRun(0)) // dead-lettered
+		if err := <-second; err != nil {
+			t.Fatal(err)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !slices.Equal(r.applied, []int64{2}) {
+			t.Fatalf("applied versions %v, want 2", r.applied)
+		}
+	})
+
+	t.Run("applies a lone event at once", func(t *testing.T) {
+		_, apply := newRecorder(nil)
+		b := startBatcher(t, apply)
+		start := time.Now()
+		for seq := range int64(20) {
+			if err := b.submit(inRun(seq), versionOf("s", seq+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The batcher used to wait 5 ms for company: 20 events took at least 100 ms.
+		if took := time.Since(start); took > 50*time.Millisecond {
+			t.Fatalf("20 events one after another took %s", took)
 		}
 	})
 }

@@ -28,9 +28,11 @@ type JobSearchConfig struct {
 	// Index is the Elasticsearch index written: the version's own index, not the alias, so
 	// version N+1 can be built beside the live N. Default readmodels.DefaultSearchIndex.
 	Index string
-	// Refresh is the bulk request's refresh parameter: "true" (default) makes a write
-	// searchable before the projector records it as applied, which read-your-writes relies
-	// on; rebuilds may use "false".
+	// Refresh is the bulk request's refresh parameter. "wait_for" (default) returns once
+	// the index's next scheduled refresh (readmodels.SearchRefreshInterval) made the write
+	// searchable, so the projector records it as applied (which read-your-writes relies
+	// on) only then, without forcing a refresh per write; "true" forces one; rebuilds use
+	// "false".
 	Refresh string
 	// FollowLive makes every write resolve the live version (schema and index) from
 	// projection_versions, ignoring Schema and Index; see ReadTablesConfig.FollowLive.
@@ -67,7 +69,7 @@ func NewJobSearchProjector(pool *pgxpool.Pool, es *elasticsearch.Client, cfg Job
 		cfg.Index = readmodels.DefaultSearchIndex
 	}
 	if cfg.Refresh == "" {
-		cfg.Refresh = "true"
+		cfg.Refresh = "wait_for"
 	}
 	if cfg.BulkWorkers == 0 {
 		cfg.BulkWorkers = 1

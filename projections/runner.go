@@ -27,7 +27,8 @@ type RunnerConfig struct {
 	// Brokers are the Kafka bootstrap addresses. Required unless NewSubscriber is set.
 	Brokers []string
 	// Subscriber is the template of each projector's bus subscriber; Brokers and
-	// ConsumerGroup are filled in per projector.
+	// ConsumerGroup are filled in per projector. Its MaxInFlightPerPartition defaults to
+	// BatchMaxSize, so one partition's backlog can fill a batch.
 	Subscriber bus.SubscriberConfig
 	// NewSubscriber, if set, builds the subscriber of a consumer group instead of
 	// bus.NewSubscriber (tests, other transports).
@@ -50,10 +51,9 @@ type RunnerConfig struct {
 	RetryInitialInterval time.Duration
 	// RetryMaxInterval caps the backoff. Default 5 s.
 	RetryMaxInterval time.Duration
-	// BatchMaxSize is the most events applied in one write. Default 500.
+	// BatchMaxSize is the most events applied in one write. Default 500. A write takes
+	// the events that arrived while the previous one ran, without waiting for more.
 	BatchMaxSize int
-	// BatchMaxWait is how long a batch collects events after its first one. Default 5 ms.
-	BatchMaxWait time.Duration
 	// ApplyTimeout bounds one write. Default 30 s.
 	ApplyTimeout time.Duration
 	// Metrics registers the runner's Prometheus collectors; nil registers nothing.
@@ -84,8 +84,8 @@ func (c *RunnerConfig) setDefaults() {
 	if c.BatchMaxSize == 0 {
 		c.BatchMaxSize = 500
 	}
-	if c.BatchMaxWait == 0 {
-		c.BatchMaxWait = 5 * time.Millisecond
+	if c.Subscriber.MaxInFlightPerPartition == 0 {
+		c.Subscriber.MaxInFlightPerPartition = c.BatchMaxSize
 	}
 	if c.ApplyTimeout == 0 {
 		c.ApplyTimeout = 30 * time.Second
@@ -113,8 +113,8 @@ func (c RunnerConfig) Validate() error {
 	if c.BatchMaxSize < 0 {
 		errs = append(errs, fmt.Errorf("batch max size must not be negative, got %d", c.BatchMaxSize))
 	}
-	if c.BatchMaxWait < 0 || c.ApplyTimeout < 0 {
-		errs = append(errs, errors.New("batch max wait and apply timeout must not be negative"))
+	if c.ApplyTimeout < 0 {
+		errs = append(errs, errors.New("apply timeout must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -192,7 +192,7 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	}
 	r.subscribers = append(r.subscribers, sub)
 
-	b := newBatcher(p.Apply, r.cfg.BatchMaxSize, r.cfg.BatchMaxWait, r.cfg.ApplyTimeout, m.observeBatch(name))
+	b := newBatcher(p.Apply, r.cfg.BatchMaxSize, r.cfg.ApplyTimeout, m.observeBatch(name))
 	r.batchers = append(r.batchers, b)
 
 	var dlqPub message.Publisher = r.cfg.DeadLetterPublisher
@@ -238,9 +238,24 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	for _, st := range p.StreamTypes() {
 		topic := r.cfg.Topic(st)
 		h := r.router.AddConsumerHandler(name+"/"+topic, topic, sub, handle)
-		h.AddMiddleware(m.middleware(name, pos), poison, retry.Middleware, middleware.Recoverer)
+		h.AddMiddleware(m.middleware(name, pos), poison, passGivenUp(b), retry.Middleware, middleware.Recoverer)
 	}
 	return nil
+}
+
+// passGivenUp tells b that a message failed for good (the poison queue dead-letters what
+// fails with an error other than an outage), so the messages after it in its partition,
+// held back for its retries, go on.
+func passGivenUp(b *batcher) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			out, err := h(msg)
+			if err != nil && !IsTransient(err) {
+				b.pass(msg.Context())
+			}
+			return out, err
+		}
+	}
 }
 
 // correlationID makes sure every message has a correlation id (the relay copies the

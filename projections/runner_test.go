@@ -425,3 +425,46 @@ func TestRunnerRetriesAnOutageWithoutDeadLettering(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerAppliesABacklogInBatchesLargerThanThePartitionCount: with one message per
+// partition in flight a batch held at most 4 events (the partitions of the test topics);
+// a backlog must now fill batches of hundreds, seen through the batch size histogram.
+func TestRunnerAppliesABacklogInBatchesLargerThanThePartitionCount(t *testing.T) {
+	t.Parallel()
+	k := newKafka(t)
+	pool := newPool(t)
+	h := projectionstest.NewHistory(time.Now().Add(-time.Hour))
+	projectionstest.Generate(t, h, 2000, time.Now())
+	projectionstest.Publish(t, k.pub, k.topic, h.Events...) // the backlog, before the runner starts
+
+	reg := prometheus.NewRegistry()
+	startRunner(t, k, func(c *projections.RunnerConfig) { c.Metrics = reg }, newReadTables(t, pool))
+	projectionstest.WaitUntil(t, 60*time.Second, "backlog applied", func() bool {
+		return metricValue(t, reg, "jobboard_projection_events_handled_total", readmodels.ReadTablesProjection) >= float64(len(h.Events))
+	})
+
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writes, upToPartitions, largerThan64 uint64
+	for _, mf := range mfs {
+		if mf.GetName() != "jobboard_projection_batch_size" {
+			continue
+		}
+		hist := mf.GetMetric()[0].GetHistogram()
+		writes = hist.GetSampleCount()
+		for _, b := range hist.GetBucket() {
+			switch b.GetUpperBound() {
+			case 4:
+				upToPartitions = b.GetCumulativeCount()
+			case 64:
+				largerThan64 = writes - b.GetCumulativeCount()
+			}
+		}
+	}
+	t.Logf("%d events in %d writes, %d of them larger than 64 events", len(h.Events), writes, largerThan64)
+	if writes == 0 || upToPartitions == writes || largerThan64 == 0 {
+		t.Fatalf("%d writes, %d of at most 4 events, %d larger than 64: the backlog was not batched", writes, upToPartitions, largerThan64)
+	}
+}

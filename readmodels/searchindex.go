@@ -108,6 +108,13 @@ func (s Salary) Yearly() SalaryRange {
 	return SalaryRange{Min: YearlyAmount(s.Min, s.Period), Max: YearlyAmount(s.Max, s.Period)}
 }
 
+// SearchRefreshInterval is how often the job search index makes new writes searchable. The
+// live projector's bulk requests wait for it (refresh=wait_for) instead of forcing a
+// refresh each, so it bounds both the delay from write to searchable and how often
+// Elasticsearch's caches are invalidated under writes. Set explicitly, it also keeps an
+// index without searches refreshing (no search-idle pause for the waiting writes).
+const SearchRefreshInterval = "200ms"
+
 // searchIndexBody is the explicit mapping of the job search index. The distribution we run
 // has only core analysis (no analysis-common): text fields use the standard analyzer and
 // typo tolerance comes from fuzzy queries; search_text gathers title, description, tags and
@@ -116,7 +123,7 @@ const searchIndexBody = `{
   "settings": {
     "number_of_shards": 1,
     "number_of_replicas": 0,
-    "index": {"max_result_window": 10000}
+    "index": {"max_result_window": 10000, "refresh_interval": "200ms"}
   },
   "mappings": {
     "dynamic": "strict",
@@ -187,6 +194,9 @@ func EnsureSearchIndex(ctx context.Context, es *elasticsearch.Client, index, ali
 			return err
 		}
 		if err := putReplicas(ctx, es, index, settings); err != nil {
+			return err
+		}
+		if err := setRefreshInterval(ctx, es, index, `"`+SearchRefreshInterval+`"`); err != nil {
 			return err
 		}
 	case http.StatusNotFound:
@@ -312,18 +322,23 @@ func CreateSearchIndexForBulk(ctx context.Context, es *elasticsearch.Client, ind
 	return esError(res, "create index "+index)
 }
 
-// FinishBulkLoad restores the default refresh interval of an index filled by a bulk load
-// and refreshes it, so everything loaded is searchable.
+// FinishBulkLoad restores SearchRefreshInterval on an index filled by a bulk load and
+// refreshes it, so everything loaded is searchable.
 func FinishBulkLoad(ctx context.Context, es *elasticsearch.Client, index string) error {
-	res, err := es.Indices.PutSettings(strings.NewReader(`{"index":{"refresh_interval":null}}`),
+	if err := setRefreshInterval(ctx, es, index, `"`+SearchRefreshInterval+`"`); err != nil {
+		return err
+	}
+	return RefreshIndex(ctx, es, index)
+}
+
+// setRefreshInterval sets the refresh interval of index to interval, a JSON value.
+func setRefreshInterval(ctx context.Context, es *elasticsearch.Client, index, interval string) error {
+	res, err := es.Indices.PutSettings(strings.NewReader(`{"index":{"refresh_interval":`+interval+`}}`),
 		es.Indices.PutSettings.WithIndex(index), es.Indices.PutSettings.WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("settings of %s: %w", index, err)
 	}
-	if err := esError(res, "settings of "+index); err != nil {
-		return err
-	}
-	return RefreshIndex(ctx, es, index)
+	return esError(res, "settings of "+index)
 }
 
 // RefreshIndex makes everything written to index searchable.

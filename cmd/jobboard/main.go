@@ -70,6 +70,13 @@ func newServeCommand() *cobra.Command {
 			if m.URL() != "" {
 				fmt.Fprintf(os.Stderr, "jobboard is serving on %s  (health %s/readyz)\n", m.URL(), m.URL())
 			}
+			reportCtx, stopReport := context.WithCancel(cmd.Context())
+			reported := make(chan struct{})
+			go func() {
+				defer close(reported)
+				reportCatchUp(reportCtx, m.Pool(), os.Stderr, log)
+			}()
+			defer func() { stopReport(); <-reported }()
 			select {
 			case <-cmd.Context().Done():
 				log.Info("shutting down")
