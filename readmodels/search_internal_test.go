@@ -35,7 +35,7 @@ func TestAnAnswerElasticsearchCutShortIsUnavailable(t *testing.T) {
 
 func TestSearchBodyBoundsTheFuzzyExpansionAndTheTime(t *testing.T) {
 	t.Parallel()
-	b, _ := json.Marshal(searchBody(SearchParams{Q: "golang", Limit: 20, Sort: SortRelevance}, nil, 1500*time.Millisecond))
+	b, _ := json.Marshal(searchBody(SearchParams{Q: "golang", Limit: 20, Sort: SortRelevance}, nil, time.Now(), 1500*time.Millisecond))
 	var body struct {
 		Timeout string `json:"timeout"`
 		Query   struct {
