@@ -24,7 +24,7 @@ import (
 // expired), with a realistic query mix: title words, some mistyped, tag, remote and
 // seniority filters, the three orders, 20 a page with facets and total; each run starts
 // with Elasticsearch's caches of the index cleared. Two mixes: distinct requests, and
-// popular ones that repeat. It is the
+// popular ones that repeat; each also beside a write and a refresh every 100 ms. It is the
 // micro-benchmark behind each change of the search request (docs/BENCHMARKS.md):
 //
 //	go test -run '^$' -bench '^BenchmarkSearch$/' -benchtime 3000x -count 3 ./readmodels/
@@ -68,10 +68,14 @@ func BenchmarkSearch(b *testing.B) {
 	// requests are drawn from 64 of them, as a board's front page and its popular searches
 	// repeat.
 	for _, mix := range []struct {
-		name string
-		of   int
-	}{{"distinct", len(params)}, {"popular", 64}} {
+		name   string
+		of     int
+		writes bool
+	}{{"distinct", len(params), false}, {"popular", 64, false}, {"distinct+writes", len(params), true}, {"popular+writes", 64, true}} {
 		b.Run(mix.name, func(b *testing.B) {
+			if mix.writes {
+				defer benchWrites(b, es, index, jobs)()
+			}
 			// Each run starts with empty caches: a run must not profit from the answers of
 			// the last.
 			res, err := es.Indices.ClearCache(es.Indices.ClearCache.WithIndex(index), es.Indices.ClearCache.WithContext(ctx))
@@ -103,6 +107,37 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		})
 	}
+}
+
+// benchWrites rewrites one generated job and refreshes the index every 100 ms, as live
+// projectors make writes visible, until the returned stop is called: each refresh that
+// changed the index drops the request cache and the global ordinals of the facets.
+func benchWrites(b *testing.B, es *elasticsearch.Client, index string, jobs int) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			// The first generated job again (the generator is deterministic): the index
+			// changes (a new version of the document), the board every run measures
+			// does not, but for that job's dates.
+			d := benchJob(rand.New(rand.NewPCG(7, uint64(jobs))), 0, time.Now().UTC())
+			doc, _ := json.Marshal(d)
+			res, err := es.Index(index, bytes.NewReader(doc), es.Index.WithDocumentID(d.ID), es.Index.WithRefresh("true"), es.Index.WithContext(ctx))
+			if err != nil {
+				return
+			}
+			_ = esError(res, "rewrite a job")
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Words of generated titles and tags, and the query mix drawn from them.
