@@ -78,7 +78,10 @@ chart:
 unit:
 	$(GO) test -count=1 ./domain/... ./commands/... ./internal/boundaries/
 
-## bench: the benchmarks behind docs/BENCHMARKS.md (needs the stack)
+## bench: the benchmarks behind docs/BENCHMARKS.md (needs the stack). BENCH_OLD is the commit
+## whose binary the open-loop search benchmark measures beside the current code: main's
+## commit before issue 12.
+BENCH_OLD ?= 3134593ebfde8b47b56f7269e202f7164b30d7b7
 bench: stack
 	$(GO) test -run '^$$' -bench 'Append|RawInsert' -benchtime 5000x ./eventstore/
 	$(GO) test -run '^$$' -bench 'RelayThroughput' -benchtime 100000x ./eventstore/
@@ -86,6 +89,10 @@ bench: stack
 	$(GO) test -run '^$$' -bench 'RelayCommitToKafkaLatency' -benchtime 1000x ./internal/app/
 	$(GO) test -run '^$$' -bench 'SearchUnderLoad|GetJobUnderLoad' -benchtime 2000x -timeout 30m ./internal/app/
 	$(GO) test -run '^$$' -bench 'Freshness' -benchtime 50x ./internal/app/
+	$(GO) test -run '^$$' -bench '^BenchmarkSearch$$/' -benchtime 500x ./readmodels/
+	JOBBOARD_BENCH_OLD=$(BENCH_OLD) $(GO) test -run '^$$' -bench 'SearchOpenLoop|GetJobOpenLoop' -benchtime 1x -timeout 60m ./internal/app/
+	$(GO) test -run '^$$' -bench 'FreshnessUnderWriteLoad' -benchtime 100x -timeout 30m ./internal/app/
+	$(GO) test -run '^$$' -bench 'BurstDrain' -benchtime 1x -timeout 60m ./internal/app/
 	JOBBOARD_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench 'Export' -benchtime 2x -timeout 30m ./history/
 	JOBBOARD_BENCH_EVENTS=200000 $(GO) test -run '^$$' -bench 'Seed' -benchtime 1x ./seed/
 	$(GO) test -run '^$$' -bench 'Rebuild' -benchtime 1000000x -timeout 60m ./projections/

@@ -159,11 +159,17 @@ func (p *SearchParams) normalise() error {
 
 type obj = map[string]any
 
-// searchBody builds the Elasticsearch request of p, to be answered within timeout.
-func searchBody(p SearchParams, after json.RawMessage, timeout time.Duration) obj {
+// searchBody builds the Elasticsearch request of p at time now, to be answered within
+// timeout.
+func searchBody(p SearchParams, after json.RawMessage, now time.Time, timeout time.Duration) obj {
 	filter := []any{
 		obj{"term": obj{"status": StatusPublished}},
-		obj{"range": obj{"expires_at": obj{"gt": "now"}}},
+		// The expiry bound is a fixed instant, not Elasticsearch's "now": a request naming
+		// "now" is never cached by the shard request cache, and its range filter differs on
+		// every request, so the node query cache cannot reuse it either. Rounded up to the
+		// minute, every search of a minute shares it (docs/BENCHMARKS.md); a job leaves
+		// search up to a minute before it expires, never after.
+		obj{"range": obj{"expires_at": obj{"gt": now.UTC().Truncate(time.Minute).Add(time.Minute).Format(time.RFC3339)}}},
 	}
 	for _, t := range p.Tags {
 		if t = strings.TrimSpace(t); t != "" {
@@ -290,7 +296,7 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 		}
 		after = c.After
 	}
-	body, err := json.Marshal(searchBody(p, after, s.cfg.SearchTimeout))
+	body, err := json.Marshal(searchBody(p, after, s.cfg.Now(), s.cfg.SearchTimeout))
 	if err != nil {
 		return SearchResult{}, fmt.Errorf("encode search: %w", err)
 	}
@@ -300,6 +306,10 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 		s.es.Search.WithContext(ctx),
 		s.es.Search.WithIndex(s.cfg.SearchAlias),
 		s.es.Search.WithBody(bytes.NewReader(body)),
+		// The shard request cache keeps whole answers (hits, total, facets) of identical
+		// requests until the next refresh that changed the index; by default it only
+		// caches size-0 requests.
+		s.es.Search.WithRequestCache(true),
 	)
 	if err != nil {
 		return SearchResult{}, searchFailed(ctx, err)

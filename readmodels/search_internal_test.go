@@ -35,7 +35,7 @@ func TestAnAnswerElasticsearchCutShortIsUnavailable(t *testing.T) {
 
 func TestSearchBodyBoundsTheFuzzyExpansionAndTheTime(t *testing.T) {
 	t.Parallel()
-	b, _ := json.Marshal(searchBody(SearchParams{Q: "golang", Limit: 20, Sort: SortRelevance}, nil, 1500*time.Millisecond))
+	b, _ := json.Marshal(searchBody(SearchParams{Q: "golang", Limit: 20, Sort: SortRelevance}, nil, time.Now(), 1500*time.Millisecond))
 	var body struct {
 		Timeout string `json:"timeout"`
 		Query   struct {
@@ -55,5 +55,46 @@ func TestSearchBodyBoundsTheFuzzyExpansionAndTheTime(t *testing.T) {
 	}
 	if body.Timeout != "1500ms" || len(body.Query.Bool.Must) != 1 || body.Query.Bool.Must[0].Match.SearchText.MaxExpansions != maxFuzzyExpansions {
 		t.Fatalf("body %s", b)
+	}
+}
+
+// Every search of a minute sends the same expiry bound, so Elasticsearch's request and
+// query caches can answer it; the bound is rounded up, so an expired job is never found.
+func TestSearchBodyBoundsExpiryByTheNextMinute(t *testing.T) {
+	t.Parallel()
+	p := SearchParams{Limit: 20, Sort: SortRelevance}
+	at := func(s string) string {
+		now, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(searchBody(p, nil, now, time.Second))
+		var body struct {
+			Query struct {
+				Bool struct {
+					Filter []struct {
+						Range struct {
+							ExpiresAt struct {
+								GT string `json:"gt"`
+							} `json:"expires_at"`
+						} `json:"range"`
+					} `json:"filter"`
+				} `json:"bool"`
+			} `json:"query"`
+		}
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range body.Query.Bool.Filter {
+			if f.Range.ExpiresAt.GT != "" {
+				return f.Range.ExpiresAt.GT
+			}
+		}
+		t.Fatalf("no expiry filter in %s", b)
+		return ""
+	}
+	first, last := at("2026-11-28T12:00:00.001Z"), at("2026-11-28T12:00:59.999+00:00")
+	if first != "2026-11-28T12:01:00Z" || last != first {
+		t.Fatalf("expiry bounds %s and %s, want 2026-11-28T12:01:00Z for both", first, last)
 	}
 }

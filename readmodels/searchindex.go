@@ -118,7 +118,10 @@ const SearchRefreshInterval = "200ms"
 // searchIndexBody is the explicit mapping of the job search index. The distribution we run
 // has only core analysis (no analysis-common): text fields use the standard analyzer and
 // typo tolerance comes from fuzzy queries; search_text gathers title, description, tags and
-// company name (copy_to) so a query's terms may match across fields.
+// company name (copy_to) so a query's terms may match across fields. The four facet fields
+// build their global ordinals at refresh (eager_global_ordinals) rather than in the first
+// search after each refresh: under live writes that search would otherwise pay for it
+// (docs/BENCHMARKS.md). An existing index takes the setting through putSearchMapping.
 const searchIndexBody = `{
   "settings": {
     "number_of_shards": 1,
@@ -140,7 +143,7 @@ const searchIndexBody = `{
       }},
       "location": {"properties": {
         "remote": {"type": "boolean"},
-        "regions": {"type": "keyword"},
+        "regions": {"type": "keyword", "eager_global_ordinals": true},
         "countries": {"type": "keyword"},
         "timezones": {"properties": {
           "min_utc_offset": {"type": "float"},
@@ -157,10 +160,10 @@ const searchIndexBody = `{
         "min": {"type": "long"},
         "max": {"type": "long"}
       }},
-      "tags": {"type": "keyword", "normalizer": "lowercase", "copy_to": "search_text",
+      "tags": {"type": "keyword", "normalizer": "lowercase", "copy_to": "search_text", "eager_global_ordinals": true,
                "fields": {"text": {"type": "text", "analyzer": "standard"}}},
-      "employment_type": {"type": "keyword"},
-      "seniority": {"type": "keyword"},
+      "employment_type": {"type": "keyword", "eager_global_ordinals": true},
+      "seniority": {"type": "keyword", "eager_global_ordinals": true},
       "apply_url": {"type": "keyword", "index": false, "doc_values": false},
       "featured": {"type": "boolean"},
       "status": {"type": "keyword"},

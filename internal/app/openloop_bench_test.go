@@ -1,0 +1,418 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/internal/testenv"
+	"github.com/jobboard/jobboard/migrations"
+	"github.com/jobboard/jobboard/projections"
+	"github.com/jobboard/jobboard/readmodels"
+	"github.com/jobboard/jobboard/seed"
+	"github.com/jobboard/jobboard/storedevents"
+)
+
+// Open-loop load benchmarks (issue 12, point 4): requests arrive at a constant rate
+// whatever the answers' latency (vegeta's constant pacer), so a slow answer is not hidden by
+// a client waiting for it, over the board of query_bench_test.go (at least 100,000 open
+// jobs; JOBBOARD_BENCH_JOBS for a smaller smoke run).
+//
+//	go test -run '^$' -bench 'OpenLoop' -benchtime 1x -timeout 60m ./internal/app/
+//
+// Beside the searches, a background write load of realistic history (a seeded history of
+// its own, JOBBOARD_BENCH_WRITE_RATE events/s, default 500) goes through the current search
+// projector into the index searched, in batches every 100 ms, as the live projector writes
+// them; each binary gets the same events. JOBBOARD_BENCH_RATES (default "50,100,200") are the search rates measured, each for
+// JOBBOARD_BENCH_DURATION (default 30s); then the rate is raised by half from 50 until
+// p99 passes 100 ms or an answer is not 200, and the last rate before is the highest. JOBBOARD_BENCH_OLD names a
+// commit (e.g. the one before issue 12): its binary is built in a temporary worktree and
+// served over its own copy of the board (database and index cloned), measured in the same
+// run after the current one, and the ratio of the highest rates is reported.
+const openLoopP99Bound = 100 * time.Millisecond
+
+// attack sends GETs of the paths next draws to base at rate per second for d, open loop,
+// and returns vegeta's metrics. Answers other than 200 (a search out of its time budget
+// answers 503) are counted, not fatal: an overloaded service is a result; an attack with no
+// answer at all fails the benchmark.
+func attack(b *testing.B, base string, rate int, d time.Duration, next func(r *rand.Rand) string) vegeta.Metrics {
+	b.Helper()
+	var mu sync.Mutex
+	r := rand.New(rand.NewPCG(uint64(rate), 12))
+	targeter := func(t *vegeta.Target) error {
+		mu.Lock()
+		path := next(r)
+		mu.Unlock()
+		t.Method, t.URL = http.MethodGet, base+path
+		return nil
+	}
+	attacker := vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true))
+	var m vegeta.Metrics
+	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: rate, Per: time.Second}, d, fmt.Sprint(rate)) {
+		m.Add(res)
+	}
+	m.Close()
+	if m.Success == 0 {
+		b.Fatalf("%d/s against %s: success %.4f, status codes %v, errors %v", rate, base, m.Success, m.StatusCodes, m.Errors)
+	}
+	return m
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func benchRates(b *testing.B) ([]int, time.Duration) {
+	b.Helper()
+	rates := []int{50, 100, 200}
+	if v := os.Getenv("JOBBOARD_BENCH_RATES"); v != "" {
+		rates = nil
+		for _, f := range strings.Split(v, ",") {
+			var n int
+			if _, err := fmt.Sscan(f, &n); err != nil || n <= 0 {
+				b.Fatalf("JOBBOARD_BENCH_RATES: %q", v)
+			}
+			rates = append(rates, n)
+		}
+	}
+	d := 30 * time.Second
+	if v := os.Getenv("JOBBOARD_BENCH_DURATION"); v != "" {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			b.Fatalf("JOBBOARD_BENCH_DURATION: %v", err)
+		}
+	}
+	return rates, d
+}
+
+// BenchmarkSearchOpenLoop: GET /v1/jobs with the query mix of BenchmarkSearchUnderLoad at
+// constant rates; p50 and p99 per rate and the highest rate with p99 ≤ 100 ms, for the
+// current code and, with JOBBOARD_BENCH_OLD, for the old binary over a copy of the board.
+func BenchmarkSearchOpenLoop(b *testing.B) {
+	bd := loadBoard(b)
+	rates, d := benchRates(b)
+	type served struct{ name, url, index string }
+	var under []served
+	if old := os.Getenv("JOBBOARD_BENCH_OLD"); old != "" {
+		// The copy is taken before the current binary opens the board: a database with
+		// sessions cannot be a template.
+		url, index := serveOldBinary(b, old)
+		under = append(under, served{"old", url, index})
+	}
+	under = append([]served{{"new", boardApp(b, bd).URL(), boardIndexPrefix + readmodels.DefaultSearchIndex}}, under...)
+	writes := seedWrites(b, rates, d)
+	highest := map[string]int{}
+	for _, s := range under {
+		stop := writeLoad(b, writes, s.index)
+		for _, rate := range rates {
+			m := attack(b, s.url, rate, d, searchQuery)
+			b.Logf("%s search at %d/s: p50 %.1f ms, p99 %.1f ms (%d requests, %.1f %% 200, status codes %v)",
+				s.name, rate, ms(m.Latencies.P50), ms(m.Latencies.P99), m.Requests, 100*m.Success, m.StatusCodes)
+			b.ReportMetric(ms(m.Latencies.P50), fmt.Sprintf("%s-p50-ms@%d/s", s.name, rate))
+			b.ReportMetric(ms(m.Latencies.P99), fmt.Sprintf("%s-p99-ms@%d/s", s.name, rate))
+			b.ReportMetric(100*m.Success, fmt.Sprintf("%s-ok-%%@%d/s", s.name, rate))
+		}
+		for rate := 50; rate <= 5000; rate += rate / 2 {
+			m := attack(b, s.url, rate, d, searchQuery)
+			b.Logf("%s search at %d/s: p99 %.1f ms, %.1f %% 200", s.name, rate, ms(m.Latencies.P99), 100*m.Success)
+			if m.Latencies.P99 > openLoopP99Bound || m.Success < 1 {
+				break
+			}
+			highest[s.name] = rate
+		}
+		b.ReportMetric(float64(highest[s.name]), s.name+"-max-req/s@p99≤100ms")
+		b.ReportMetric(stop(), s.name+"-writes-events/s")
+	}
+	if o := highest["old"]; o > 0 {
+		b.ReportMetric(float64(highest["new"])/float64(o), "new/old-max-rate")
+	}
+}
+
+// BenchmarkGetJobOpenLoop: GET /v1/jobs/{id} of random open jobs at 1,000 requests/s
+// (JOBBOARD_BENCH_GET_RATE) for JOBBOARD_BENCH_DURATION.
+func BenchmarkGetJobOpenLoop(b *testing.B) {
+	bd := loadBoard(b)
+	_, d := benchRates(b)
+	rate := 1000
+	if v := os.Getenv("JOBBOARD_BENCH_GET_RATE"); v != "" {
+		if _, err := fmt.Sscan(v, &rate); err != nil {
+			b.Fatalf("JOBBOARD_BENCH_GET_RATE: %v", err)
+		}
+	}
+	m := attack(b, boardApp(b, bd).URL(), rate, d, func(r *rand.Rand) string { return "/v1/jobs/" + bd.jobIDs[r.IntN(len(bd.jobIDs))] })
+	b.ReportMetric(ms(m.Latencies.P50), fmt.Sprintf("p50-ms@%d/s", rate))
+	b.ReportMetric(ms(m.Latencies.P99), fmt.Sprintf("p99-ms@%d/s", rate))
+	b.ReportMetric(100*m.Success, fmt.Sprintf("ok-%%@%d/s", rate))
+}
+
+// serveOldBinary builds commit's jobboard in a temporary worktree, copies the board (the
+// database as a template, the index by a clone) and serves the API role of that binary over
+// the copy; it returns its base URL and its index. Everything is removed when the benchmark
+// ends.
+func serveOldBinary(b *testing.B, commit string) (string, string) {
+	b.Helper()
+	ctx := context.Background()
+	tmp := b.TempDir()
+	tree, bin := filepath.Join(tmp, "src"), filepath.Join(tmp, "jobboard")
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		b.Fatalf("git rev-parse: %v", err)
+	}
+	repo := strings.TrimSpace(string(top))
+	run := func(dir string, name string, args ...string) {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%s %v: %v: %s", name, args, err, out)
+		}
+	}
+	run(repo, "git", "worktree", "add", "--detach", tree, commit)
+	b.Cleanup(func() { _ = exec.Command("git", "-C", repo, "worktree", "remove", "--force", tree).Run() })
+	run(tree, "go", "build", "-o", bin, "./cmd/jobboard")
+
+	// The copy of the database.
+	dsn := recreateDatabase(b, boardDatabase+"_old", boardDatabase)
+
+	// The copy of the index: a clone needs its source read-only for the moment it takes.
+	prefix := "bench-old-queries-"
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{testenv.ElasticsearchURL(b)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := deleteIndices(ctx, es, prefix+"*"); err != nil {
+		b.Fatal(err)
+	}
+	src, dst := boardIndexPrefix+readmodels.DefaultSearchIndex, prefix+readmodels.DefaultSearchIndex
+	block := func(index string, on bool) {
+		res, err := es.Indices.PutSettings(strings.NewReader(fmt.Sprintf(`{"index.blocks.write":%t}`, on)), es.Indices.PutSettings.WithIndex(index))
+		if err != nil || res.IsError() {
+			b.Fatalf("write block of %s: %v %v", index, err, res)
+		}
+		res.Body.Close()
+	}
+	block(src, true)
+	res, err := es.Indices.Clone(src, dst)
+	block(src, false)
+	if err != nil || res.IsError() {
+		b.Fatalf("clone %s: %v %v", src, err, res)
+	}
+	res.Body.Close()
+	block(dst, false)
+	b.Cleanup(func() { _ = deleteIndices(context.Background(), es, prefix+"*") })
+	if err := readmodels.EnsureSearchIndex(ctx, es, dst, prefix+readmodels.DefaultSearchAlias); err != nil {
+		b.Fatal(err)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := stackConfig(b)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"DATABASE_URL="+dsn, "ELASTICSEARCH_URL="+cfg.ElasticsearchURL, "ELASTICSEARCH_INDEX_PREFIX="+prefix,
+		"KAFKA_BROKERS="+strings.Join(cfg.KafkaBrokers, ","), "KAFKA_TOPIC_PREFIX="+cfg.KafkaTopicPrefix,
+		"STRIPE_API_BASE="+cfg.StripeAPIBase, "STRIPE_SECRET_KEY="+cfg.StripeSecretKey, "STRIPE_WEBHOOK_SECRET="+cfg.StripeWebhookSecret,
+		"OPERATOR_TOKEN="+cfg.OperatorToken, "SIGNING_KEY="+cfg.SigningKey, "HTTP_ADDR="+addr, "ROLES=api",
+		"LOG_LEVEL=warn", "RATE_LIMIT_SEARCH=0", "RATE_LIMIT_APPLICATION=0", "RATE_LIMIT_EMPLOYER=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	base := "http://" + addr
+	for deadline := time.Now().Add(time.Minute); ; {
+		if res, err := http.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return base, dst
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("the binary of %s is not ready on %s after a minute", commit, base)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// writesDatabase holds the background write load's history; each measured binary's
+// projector gets a copy of it (fresh side tables, the same events).
+const writesDatabase = "jobboard_bench_writes"
+
+// seedWrites seeds, into a fresh writesDatabase, enough realistic history for the write
+// rate over every attack of one binary, and returns the write rate.
+func seedWrites(b *testing.B, rates []int, d time.Duration) int {
+	b.Helper()
+	rate := 500
+	if v := os.Getenv("JOBBOARD_BENCH_WRITE_RATE"); v != "" {
+		if _, err := fmt.Sscan(v, &rate); err != nil {
+			b.Fatalf("JOBBOARD_BENCH_WRITE_RATE: %v", err)
+		}
+	}
+	if rate == 0 {
+		return 0
+	}
+	ctx := context.Background()
+	dsn := recreateDatabase(b, writesDatabase, "")
+	if err := migrations.Up(ctx, dsn); err != nil {
+		b.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	reg, err := storedevents.NewRegistry()
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := eventstore.NewStore(pool, eventstore.StoreConfig{Registry: reg, Logger: testLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The rates asked for and up to 12 steps of the search for the highest rate.
+	events := rate * int(d.Seconds()+1) * (len(rates) + 12)
+	s, err := seed.NewSeeder(pool, store, seed.Config{Events: events, Seed: 42, End: time.Now().UTC(), Span: 30 * 24 * time.Hour,
+		ListingDuration: 90 * 24 * time.Hour, Writers: 2, BatchEvents: 5000, Logger: testLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Run(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return rate
+}
+
+// recreateDatabase drops and creates name (from template, if not empty) and returns its
+// URL; it is dropped when the benchmark ends.
+func recreateDatabase(b *testing.B, name, template string) string {
+	b.Helper()
+	ctx := context.Background()
+	base := testenv.PostgresURL(b)
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	create := "CREATE DATABASE " + name
+	if template != "" {
+		create += " TEMPLATE " + template
+	}
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + name + " WITH (FORCE)", create} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			b.Fatalf("%s: %v", q, err)
+		}
+	}
+	b.Cleanup(func() {
+		if c, err := pgx.Connect(context.Background(), base); err == nil {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// writeLoad applies the seeded history of writesDatabase, at rate events/s, through a
+// search projector over a copy of that database into index, until the returned stop is
+// called; stop returns the events/s applied. A rate of 0 writes nothing.
+func writeLoad(b *testing.B, rate int, index string) (stop func() float64) {
+	b.Helper()
+	if rate == 0 {
+		return func() float64 { return 0 }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	dsn := recreateDatabase(b, writesDatabase+"_"+strings.ReplaceAll(index, "-", "_"), writesDatabase)
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, err := storedevents.NewRegistry()
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := eventstore.NewStore(pool, eventstore.StoreConfig{Registry: reg, Logger: testLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{testenv.ElasticsearchURL(b)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := projections.NewJobSearchProjector(pool, es, projections.JobSearchConfig{Index: index})
+	if err != nil {
+		b.Fatal(err)
+	}
+	types := map[string]bool{}
+	for _, t := range p.StreamTypes() {
+		types[t] = true
+	}
+	const tick = 100 * time.Millisecond
+	per := max(1, rate/int(time.Second/tick))
+	began, applied := time.Now(), 0
+	done := make(chan error, 1)
+	go func() {
+		var pos eventstore.Position
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- nil
+				return
+			case <-t.C:
+			}
+			raw, err := store.ReadAll(ctx, pos, per, eventstore.ReadFilter{})
+			if err != nil || len(raw) == 0 {
+				done <- err
+				return
+			}
+			evs := make([]projections.Event, 0, len(raw))
+			for _, e := range raw {
+				ev, err := projections.DecodeEvent(e)
+				if err != nil {
+					done <- err
+					return
+				}
+				if types[ev.StreamType] {
+					evs = append(evs, ev)
+				}
+			}
+			if err := p.Apply(ctx, evs); err != nil {
+				done <- err
+				return
+			}
+			pos = raw[len(raw)-1].Position()
+			applied += len(raw)
+		}
+	}()
+	return func() float64 {
+		cancel()
+		err := <-done
+		pool.Close()
+		if err != nil && ctx.Err() == nil {
+			b.Fatalf("background writes: %v", err)
+		}
+		return float64(applied) / time.Since(began).Seconds()
+	}
+}
