@@ -81,7 +81,7 @@ unit:
 ## bench: the benchmarks behind docs/BENCHMARKS.md (needs the stack). BENCH_OLD is the commit
 ## whose binary the open-loop search benchmark measures beside the current code: main's
 ## commit before issue 12.
-BENCH_OLD ?= 3134593ebfde8b47b56f7269e202f7164b30d7b7
+BENCH_OLD ?= fdfe0bf22c114af7443caedc3d2a7a4909c13921
 bench: stack
 	$(GO) test -run '^$$' -bench 'Append|RawInsert' -benchtime 5000x ./eventstore/
 	$(GO) test -run '^$$' -bench 'RelayThroughput' -benchtime 100000x ./eventstore/

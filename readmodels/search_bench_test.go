@@ -203,7 +203,7 @@ func benchSearchIndex(ctx context.Context, es *elasticsearch.Client, index strin
 	if err := DeleteIndex(ctx, es, index); err != nil {
 		return err
 	}
-	if err := CreateSearchIndexForBulk(ctx, es, index); err != nil {
+	if err := CreateSearchIndexForBulk(ctx, es, index, IndexSettings{}); err != nil {
 		return err
 	}
 	r := rand.New(rand.NewPCG(7, uint64(n)))

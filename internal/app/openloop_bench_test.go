@@ -213,7 +213,7 @@ func serveOldBinary(b *testing.B, commit string) (string, string) {
 	res.Body.Close()
 	block(dst, false)
 	b.Cleanup(func() { _ = deleteIndices(context.Background(), es, prefix+"*") })
-	if err := readmodels.EnsureSearchIndex(ctx, es, dst, prefix+readmodels.DefaultSearchAlias); err != nil {
+	if err := readmodels.EnsureSearchIndex(ctx, es, dst, prefix+readmodels.DefaultSearchAlias, readmodels.IndexSettings{}); err != nil {
 		b.Fatal(err)
 	}
 
