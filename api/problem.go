@@ -3,14 +3,10 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"strconv"
-	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
+	"github.com/jobboard/jobboard/application"
 	"github.com/jobboard/jobboard/internal/apperr"
 )
 
@@ -56,7 +52,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apperr.Error
 	switch {
 	case errors.As(err, &ae):
-	case databaseUnreachable(err, r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case application.DatabaseUnreachable(err, r.Method == http.MethodGet || r.Method == http.MethodHead):
 		ae = &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: 1, Err: err,
 			Message: "a database is unreachable or starting up; retry after the time in Retry-After"}
 	default:
@@ -88,31 +84,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="jobboard"`)
 	}
 	writeProblem(w, p)
-}
-
-// databaseUnreachable reports whether err is PostgreSQL being out of reach — a server (a
-// read replica, say) down, restarting or shutting down — rather than a fault of ours, so the
-// answer is a retriable 503 instead of a 500. For any request that is so when nothing reached
-// the server (the connection failed, or pgx knows the statement was not sent); for a read
-// (readOnly) also when the connection broke mid-query, since running a read again is safe.
-// A command whose connection broke mid-statement stays a 500: its outcome is unknown.
-func databaseUnreachable(err error, readOnly bool) bool {
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || pgconn.SafeToRetry(err) {
-		return true
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		// 57P03 cannot_connect_now (starting up) refused the connection; 57P01
-		// admin_shutdown and 57P02 crash_shutdown ended one, a read's only.
-		return pe.Code == "57P03" || (readOnly && (pe.Code == "57P01" || pe.Code == "57P02"))
-	}
-	if !readOnly {
-		return false
-	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		strings.Contains(err.Error(), "conn closed")
 }
 
 // writeProblem writes p as application/problem+json.

@@ -1,4 +1,4 @@
-package api
+package application
 
 import (
 	"context"
@@ -39,8 +39,8 @@ func TestADatabaseOutOfReachIsUnavailable(t *testing.T) {
 		{"a constraint violation", &pgconn.PgError{Code: "23505"}, true, false},
 		{"a bug of ours", errors.New("nil map"), true, false},
 	} {
-		if got := databaseUnreachable(c.err, c.readOnly); got != c.want {
-			t.Errorf("%s: databaseUnreachable = %v, want %v (%v)", c.name, got, c.want, c.err)
+		if got := DatabaseUnreachable(c.err, c.readOnly); got != c.want {
+			t.Errorf("%s: DatabaseUnreachable = %v, want %v (%v)", c.name, got, c.want, c.err)
 		}
 	}
 }
