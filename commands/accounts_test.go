@@ -13,7 +13,7 @@ func TestRegisterCandidate(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := ctxFor(t)
-	res := w.mustRegisterCandidate(t, "ada@example.com")
+	res := w.MustRegisterCandidate(t, "ada@example.com")
 	if !strings.HasPrefix(res.Token, commands.CandidateTokenPrefix) {
 		t.Fatalf("token %q", res.Token)
 	}
@@ -21,8 +21,8 @@ func TestRegisterCandidate(t *testing.T) {
 	if err != nil || !found || role != commands.RoleCandidate || subject != res.ID {
 		t.Fatalf("Lookup = %q %q %v %v", role, subject, found, err)
 	}
-	_, err = w.registerCandidate.Handle(ctx, commands.RegisterCandidate{Input: domain.CandidateInput{Name: "Ada", Email: "ADA@example.com"}})
+	_, err = w.RegisterCandidate.Handle(ctx, commands.RegisterCandidate{Input: domain.CandidateInput{Name: "Ada", Email: "ADA@example.com"}})
 	wantCode(t, err, apperr.Conflict)
 	// A company may use the address a candidate uses: the scopes differ.
-	w.mustRegisterCompany(t, "ada@example.com")
+	w.MustRegisterCompany(t, "ada@example.com")
 }

@@ -12,7 +12,7 @@ import (
 
 func (w *world) newScheduler(t *testing.T, interval time.Duration) *commands.ExpiryScheduler {
 	t.Helper()
-	s, err := commands.NewExpiryScheduler(w.store, w.expireJob, w.clock.Now, commands.ExpirySchedulerConfig{
+	s, err := commands.NewExpiryScheduler(w.store, w.ExpireJob, w.clock.Now, commands.ExpirySchedulerConfig{
 		Interval: interval, BatchSize: 2, Logger: quietLogger(),
 	})
 	if err != nil {
@@ -27,15 +27,15 @@ func TestExpirySchedulerExpiresDueJobsOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := ctxFor(t)
-	company := w.mustRegisterCompany(t, "acme@example.com").ID
-	due := []string{w.mustPublishJob(t, company), w.mustPublishJob(t, company), w.mustPublishJob(t, company)}
-	closed := w.mustPublishJob(t, company)
-	if _, err := w.closeJob.Handle(ctx, commands.CloseJob{Caller: employer(company), JobID: closed}); err != nil {
+	company := w.MustRegisterCompany(t, "acme@example.com").ID
+	due := []string{w.MustPublishJob(t, company), w.MustPublishJob(t, company), w.MustPublishJob(t, company)}
+	closed := w.MustPublishJob(t, company)
+	if _, err := w.CloseJob.Handle(ctx, commands.CloseJob{Caller: employer(company), JobID: closed}); err != nil {
 		t.Fatal(err)
 	}
-	draft := w.mustPostJob(t, company).ID
+	draft := w.MustPostJob(t, company).ID
 	w.clock.Advance(time.Hour)
-	later := w.mustPublishJob(t, company) // expires an hour after the others
+	later := w.MustPublishJob(t, company) // expires an hour after the others
 
 	a, b := w.newScheduler(t, time.Hour), w.newScheduler(t, time.Hour)
 	if n, err := a.RunOnce(ctx); err != nil || n != 0 {

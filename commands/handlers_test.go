@@ -87,20 +87,20 @@ func TestPaymentsGoThroughTheGateway(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := ctxFor(t)
-	company := w.mustRegisterCompany(t, "acme@example.com").ID
+	company := w.MustRegisterCompany(t, "acme@example.com").ID
 	gateway := w.gateway.(*recordingGateway)
 	t.Run("publishing asks for one intent of the plan's price, keyed and tagged with the job", func(t *testing.T) {
-		job := w.mustPublishJob(t, company)
+		job := w.MustPublishJob(t, company)
 		reqs := gateway.requests()
 		if len(reqs) != 1 || reqs[0].Amount != 4900 || reqs[0].IdempotencyKey == "" || reqs[0].Metadata["job_id"] != job {
 			t.Fatalf("intents asked for = %+v", reqs)
 		}
 	})
 	t.Run("a provider that cannot be reached is unavailable and records nothing", func(t *testing.T) {
-		job := w.mustPostJob(t, company)
+		job := w.MustPostJob(t, company)
 		gateway.fail(apperr.New(apperr.Unavailable, "the payment provider cannot be reached"))
 		defer gateway.fail(nil)
-		_, err := w.payForListing.Handle(ctx, commands.PayForListing{Caller: employer(company), JobID: job.ID, Plan: "standard"})
+		_, err := w.PayForListing.Handle(ctx, commands.PayForListing{Caller: employer(company), JobID: job.ID, Plan: "standard"})
 		wantCode(t, err, apperr.Unavailable)
 		if n := w.countEvents(t, domain.EventListingPaymentRequested, job.ID); n != 0 {
 			t.Fatalf("%d payment requests recorded after the gateway failed", n)

@@ -17,13 +17,13 @@ func TestOwnershipIsCheckedBeforeIfMatch(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := ctxFor(t)
-	company := w.mustRegisterCompany(t, "acme@example.com").ID
-	other := w.mustRegisterCompany(t, "other@example.com").ID
-	ada := w.mustRegisterCandidate(t, "ada@example.com").ID
-	bob := w.mustRegisterCandidate(t, "bob@example.com").ID
-	draft := w.mustPostJob(t, company).ID
-	published := w.mustPublishJob(t, company)
-	app, err := w.apply.Handle(ctx, commands.Apply{Caller: candidate(ada), JobID: published, ResumeURL: "https://cv.example/ada"})
+	company := w.MustRegisterCompany(t, "acme@example.com").ID
+	other := w.MustRegisterCompany(t, "other@example.com").ID
+	ada := w.MustRegisterCandidate(t, "ada@example.com").ID
+	bob := w.MustRegisterCandidate(t, "bob@example.com").ID
+	draft := w.MustPostJob(t, company).ID
+	published := w.MustPublishJob(t, company)
+	app, err := w.Apply.Handle(ctx, commands.Apply{Caller: candidate(ada), JobID: published, ResumeURL: "https://cv.example/ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,23 +33,23 @@ func TestOwnershipIsCheckedBeforeIfMatch(t *testing.T) {
 
 	type attempt func(id string, caller commands.Caller) error
 	update := func(id string, c commands.Caller) error {
-		_, err := w.updateJob.Handle(ctx, commands.UpdateJob{Caller: c, JobID: id, Patch: patch, ExpectedVersion: wrong})
+		_, err := w.UpdateJob.Handle(ctx, commands.UpdateJob{Caller: c, JobID: id, Patch: patch, ExpectedVersion: wrong})
 		return err
 	}
 	closeJob := func(id string, c commands.Caller) error {
-		_, err := w.closeJob.Handle(ctx, commands.CloseJob{Caller: c, JobID: id, ExpectedVersion: wrong})
+		_, err := w.CloseJob.Handle(ctx, commands.CloseJob{Caller: c, JobID: id, ExpectedVersion: wrong})
 		return err
 	}
 	pay := func(id string, c commands.Caller) error {
-		_, err := w.payForListing.Handle(ctx, commands.PayForListing{Caller: c, JobID: id, Plan: "standard", ExpectedVersion: wrong})
+		_, err := w.PayForListing.Handle(ctx, commands.PayForListing{Caller: c, JobID: id, Plan: "standard", ExpectedVersion: wrong})
 		return err
 	}
 	withdraw := func(id string, c commands.Caller) error {
-		_, err := w.withdraw.Handle(ctx, commands.WithdrawApplication{Caller: c, ApplicationID: id, ExpectedVersion: wrong})
+		_, err := w.Withdraw.Handle(ctx, commands.WithdrawApplication{Caller: c, ApplicationID: id, ExpectedVersion: wrong})
 		return err
 	}
 	status := func(id string, c commands.Caller) error {
-		_, err := w.changeStatus.Handle(ctx, commands.ChangeApplicationStatus{Caller: c, ApplicationID: id, Status: "reviewing", ExpectedVersion: wrong})
+		_, err := w.ChangeStatus.Handle(ctx, commands.ChangeApplicationStatus{Caller: c, ApplicationID: id, Status: "reviewing", ExpectedVersion: wrong})
 		return err
 	}
 	for _, tc := range []struct {

@@ -21,7 +21,7 @@ func TestRegisterCompany(t *testing.T) {
 	ctx := ctxFor(t)
 
 	t.Run("answers the id, version 1, a token and a consistency token", func(t *testing.T) {
-		res, err := w.registerCompany.Handle(ctx, commands.RegisterCompany{
+		res, err := w.RegisterCompany.Handle(ctx, commands.RegisterCompany{
 			Caller: commands.Caller{CorrelationID: "corr-1", CausationID: "req-1", IdempotencyKey: "idem-1"},
 			Input:  domain.CompanyInput{Name: "Acme", Email: "Jobs@Acme.example"},
 		})
@@ -61,12 +61,12 @@ func TestRegisterCompany(t *testing.T) {
 	})
 
 	t.Run("refuses the same e-mail address in another case as a conflict", func(t *testing.T) {
-		_, err := w.registerCompany.Handle(ctx, commands.RegisterCompany{Input: domain.CompanyInput{Name: "Acme 2", Email: "  jobs@ACME.example "}})
+		_, err := w.RegisterCompany.Handle(ctx, commands.RegisterCompany{Input: domain.CompanyInput{Name: "Acme 2", Email: "  jobs@ACME.example "}})
 		wantCode(t, err, apperr.Conflict)
 	})
 
 	t.Run("lists every invalid field", func(t *testing.T) {
-		_, err := w.registerCompany.Handle(ctx, commands.RegisterCompany{Input: domain.CompanyInput{Email: "nope", Website: "ftp://x"}})
+		_, err := w.RegisterCompany.Handle(ctx, commands.RegisterCompany{Input: domain.CompanyInput{Email: "nope", Website: "ftp://x"}})
 		wantCode(t, err, apperr.Invalid)
 		var ae *apperr.Error
 		_ = asAppErr(err, &ae)
@@ -118,9 +118,9 @@ func TestConcurrentDuplicateRegistrationsOneWins(t *testing.T) {
 					var res commands.RegistrationResult
 					var err error
 					if kind == "company" {
-						res, err = w.registerCompany.Handle(ctx, commands.RegisterCompany{Input: domain.CompanyInput{Name: fmt.Sprint("Globex ", i), Email: spell(i)}})
+						res, err = w.RegisterCompany.Handle(ctx, commands.RegisterCompany{Input: domain.CompanyInput{Name: fmt.Sprint("Globex ", i), Email: spell(i)}})
 					} else {
-						res, err = w.registerCandidate.Handle(ctx, commands.RegisterCandidate{Input: domain.CandidateInput{Name: fmt.Sprint("Hank ", i), Email: spell(i)}})
+						res, err = w.RegisterCandidate.Handle(ctx, commands.RegisterCandidate{Input: domain.CandidateInput{Name: fmt.Sprint("Hank ", i), Email: spell(i)}})
 					}
 					mu.Lock()
 					defer mu.Unlock()
@@ -177,15 +177,15 @@ func TestRotateToken(t *testing.T) {
 				event  = domain.EventCompanyTokenRotated
 			)
 			if kind == "company" {
-				reg = w.mustRegisterCompany(t, "rotate@acme.example")
+				reg = w.MustRegisterCompany(t, "rotate@acme.example")
 				caller = employer(reg.ID)
 			} else {
-				reg = w.mustRegisterCandidate(t, "rotate@ada.example")
+				reg = w.MustRegisterCandidate(t, "rotate@ada.example")
 				caller = candidate(reg.ID)
 				role, event = commands.RoleCandidate, domain.EventCandidateTokenRotated
 			}
 			w.clock.Advance(time.Hour)
-			res, err := w.rotateToken.Handle(ctx, commands.RotateToken{Caller: caller})
+			res, err := w.RotateToken.Handle(ctx, commands.RotateToken{Caller: caller})
 			if err != nil || res.ID != reg.ID || res.Version != 2 || res.Token == "" || res.Token == reg.Token {
 				t.Fatalf("RotateToken = %+v, %v", res, err)
 			}
@@ -217,15 +217,15 @@ func TestRotateToken(t *testing.T) {
 		})
 	}
 	t.Run("operators, the system and anonymous callers may not rotate", func(t *testing.T) {
-		_, err := w.rotateToken.Handle(ctx, commands.RotateToken{Caller: commands.Caller{Actor: commands.Actor{Role: commands.RoleOperator}}})
+		_, err := w.RotateToken.Handle(ctx, commands.RotateToken{Caller: commands.Caller{Actor: commands.Actor{Role: commands.RoleOperator}}})
 		wantCode(t, err, apperr.Forbidden)
-		_, err = w.rotateToken.Handle(ctx, commands.RotateToken{Caller: commands.Caller{Actor: commands.Actor{Role: commands.RoleSystem, ID: "stripe"}}})
+		_, err = w.RotateToken.Handle(ctx, commands.RotateToken{Caller: commands.Caller{Actor: commands.Actor{Role: commands.RoleSystem, ID: "stripe"}}})
 		wantCode(t, err, apperr.Forbidden)
-		_, err = w.rotateToken.Handle(ctx, commands.RotateToken{})
+		_, err = w.RotateToken.Handle(ctx, commands.RotateToken{})
 		wantCode(t, err, apperr.Unauthorized)
 	})
 	t.Run("concurrent rotations leave exactly one live token", func(t *testing.T) {
-		reg := w.mustRegisterCompany(t, "race@acme.example")
+		reg := w.MustRegisterCompany(t, "race@acme.example")
 		var (
 			wg     sync.WaitGroup
 			mu     sync.Mutex
@@ -235,7 +235,7 @@ func TestRotateToken(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := w.rotateToken.Handle(ctx, commands.RotateToken{Caller: employer(reg.ID)})
+				res, err := w.RotateToken.Handle(ctx, commands.RotateToken{Caller: employer(reg.ID)})
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {

@@ -19,9 +19,9 @@ func TestConcurrentDuplicateApplicationsOneWins(t *testing.T) {
 	const racers = 60
 	w := newWorld(t)
 	ctx := ctxFor(t)
-	company := w.mustRegisterCompany(t, "acme@example.com").ID
-	ada := w.mustRegisterCandidate(t, "ada@example.com").ID
-	job := w.mustPublishJob(t, company)
+	company := w.MustRegisterCompany(t, "acme@example.com").ID
+	ada := w.MustRegisterCandidate(t, "ada@example.com").ID
+	job := w.MustPublishJob(t, company)
 	var (
 		wg              sync.WaitGroup
 		mu              sync.Mutex
@@ -34,7 +34,7 @@ func TestConcurrentDuplicateApplicationsOneWins(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, err := w.apply.Handle(ctx, commands.Apply{Caller: candidate(ada), JobID: job, ResumeURL: "https://cv.example/ada"})
+			_, err := w.Apply.Handle(ctx, commands.Apply{Caller: candidate(ada), JobID: job, ResumeURL: "https://cv.example/ada"})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -64,9 +64,9 @@ func TestAnApplicationStoredBeforeRandomIDsStillBlocksASecondOne(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := ctxFor(t)
-	company := w.mustRegisterCompany(t, "acme@example.com").ID
-	ada := w.mustRegisterCandidate(t, "ada@example.com").ID
-	job := w.mustPublishJob(t, company)
+	company := w.MustRegisterCompany(t, "acme@example.com").ID
+	ada := w.MustRegisterCandidate(t, "ada@example.com").ID
+	job := w.MustPublishJob(t, company)
 
 	db, err := migrations.Open(w.pool.Config().ConnString())
 	if err != nil {
@@ -99,9 +99,9 @@ func TestAnApplicationStoredBeforeRandomIDsStillBlocksASecondOne(t *testing.T) {
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.apply.Handle(ctx, commands.Apply{Caller: candidate(ada), JobID: job, ResumeURL: "https://cv.example/ada"})
+	_, err = w.Apply.Handle(ctx, commands.Apply{Caller: candidate(ada), JobID: job, ResumeURL: "https://cv.example/ada"})
 	wantCode(t, err, apperr.Conflict)
-	if _, err := w.withdraw.Handle(ctx, commands.WithdrawApplication{Caller: candidate(ada), ApplicationID: oldID}); err != nil {
+	if _, err := w.Withdraw.Handle(ctx, commands.WithdrawApplication{Caller: candidate(ada), ApplicationID: oldID}); err != nil {
 		t.Fatalf("the stored application under its old id: %v", err)
 	}
 }

@@ -50,8 +50,8 @@ func TestConcurrentPaymentRequestsOpenOnePaymentIntent(t *testing.T) {
 	w := newWorld(t)
 	ctx := ctxFor(t)
 	p := w.proxiedPayments(t)
-	company := w.mustRegisterCompany(t, "acme@example.com").ID
-	job := w.mustPostJob(t, company)
+	company := w.MustRegisterCompany(t, "acme@example.com").ID
+	job := w.MustPostJob(t, company)
 	answers := make([]commands.PaymentResult, requests)
 	errs := make([]error, requests)
 	var wg sync.WaitGroup
@@ -104,8 +104,8 @@ func TestOnePaymentAtATime(t *testing.T) {
 	w := newWorld(t)
 	ctx := ctxFor(t)
 	p := w.proxiedPayments(t)
-	company := w.mustRegisterCompany(t, "acme@example.com").ID
-	job := w.mustPostJob(t, company)
+	company := w.MustRegisterCompany(t, "acme@example.com").ID
+	job := w.MustPostJob(t, company)
 	ask := func(plan string) commands.PaymentResult {
 		t.Helper()
 		r, err := p.pay.Handle(ctx, commands.PayForListing{Caller: employer(company), JobID: job.ID, Plan: plan})
@@ -190,15 +190,15 @@ func TestProviderNotificationsThatLoseEveryRaceAreUnavailable(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := ctxFor(t)
-	company := w.mustRegisterCompany(t, "acme@example.com").ID
-	job := w.mustPostJob(t, company)
-	pay, err := w.payForListing.Handle(ctx, commands.PayForListing{Caller: employer(company), JobID: job.ID, Plan: "standard"})
+	company := w.MustRegisterCompany(t, "acme@example.com").ID
+	job := w.MustPostJob(t, company)
+	pay, err := w.PayForListing.Handle(ctx, commands.PayForListing{Caller: employer(company), JobID: job.ID, Plan: "standard"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var edits atomic.Int64
 	store := contendedStore{EventStore: w.store, interfere: func(ctx context.Context) error {
-		_, err := w.updateJob.Handle(ctx, commands.UpdateJob{Caller: employer(company), JobID: job.ID,
+		_, err := w.UpdateJob.Handle(ctx, commands.UpdateJob{Caller: employer(company), JobID: job.ID,
 			Patch: domain.JobDetailsPatch{Title: ptr(fmt.Sprintf("Go Engineer, edit %d", edits.Add(1)))}})
 		return err
 	}}
@@ -223,7 +223,7 @@ func TestProviderNotificationsThatLoseEveryRaceAreUnavailable(t *testing.T) {
 		}
 	}
 	// Once the stream is quiet, the redelivery applies.
-	if _, err := w.confirmPayment.Handle(ctx, commands.ConfirmListingPayment{Caller: stripeCaller, JobID: job.ID, PaymentID: pay.PaymentID, Amount: 4900, Currency: "eur"}); err != nil {
+	if _, err := w.ConfirmPayment.Handle(ctx, commands.ConfirmListingPayment{Caller: stripeCaller, JobID: job.ID, PaymentID: pay.PaymentID, Amount: 4900, Currency: "eur"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := w.countEvents(t, domain.EventJobPublished, job.ID); n != 1 {

@@ -52,6 +52,8 @@ var imports = map[string]rule{
 		stdNot: []string{"net/http", "database/sql"},
 	},
 	// The in-memory store and the acceptance suite every commands.EventStore passes.
+	// What the handler tests share, over any store and gateway.
+	"commands/commandstest":   {may: []string{"commands", "domain", "internal/apperr"}},
 	"commands/memstore":       {may: []string{"commands", "domain"}},
 	"commands/eventstoretest": {may: []string{"commands", "domain"}},
 	// The application layer: every use case behind one shape, for every front door.
