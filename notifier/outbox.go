@@ -16,6 +16,7 @@ type claimed struct {
 	Data                     map[string]any
 	Headers                  map[string]string
 	Attempts                 int
+	Essential                bool
 }
 
 // claim takes up to n due pending messages and moves their next attempt past lease, so no
@@ -27,7 +28,7 @@ func claim(ctx context.Context, pool *pgxpool.Pool, n int, lease time.Duration) 
 		FROM (SELECT key FROM notifier_outbox WHERE state = 'pending' AND next_attempt_at <= now()
 		      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
 		WHERE o.key = due.key
-		RETURNING o.key, o.template, o.recipient, o.refs, o.data, o.headers, o.attempts`, n, lease.String())
+		RETURNING o.key, o.template, o.recipient, o.refs, o.data, o.headers, o.attempts, o.essential`, n, lease.String())
 	if err != nil {
 		return nil, fmt.Errorf("notifier: claim: %w", err)
 	}
@@ -36,7 +37,7 @@ func claim(ctx context.Context, pool *pgxpool.Pool, n int, lease time.Duration) 
 	for rows.Next() {
 		var c claimed
 		var refs, data, headers []byte
-		if err := rows.Scan(&c.Key, &c.Template, &c.Recipient, &refs, &data, &headers, &c.Attempts); err != nil {
+		if err := rows.Scan(&c.Key, &c.Template, &c.Recipient, &refs, &data, &headers, &c.Attempts, &c.Essential); err != nil {
 			return nil, fmt.Errorf("notifier: claim: %w", err)
 		}
 		if err := json.Unmarshal(refs, &c.Refs); err != nil {
@@ -74,6 +75,16 @@ func markFailed(ctx context.Context, pool *pgxpool.Pool, key, messageID string, 
 		WHERE key = $1 AND state = 'pending'`, key, state, messageID, truncate(cause.Error(), 2000), retryIn.String())
 	if err != nil {
 		return fmt.Errorf("notifier: mark %s failed: %w", key, err)
+	}
+	return nil
+}
+
+// cancelMessage cancels one pending message, saying why.
+func cancelMessage(ctx context.Context, pool *pgxpool.Pool, key, why string) error {
+	_, err := pool.Exec(ctx, `UPDATE notifier_outbox SET state = 'canceled', last_error = $2, updated_at = now()
+		WHERE key = $1 AND state = 'pending'`, key, why)
+	if err != nil {
+		return fmt.Errorf("notifier: cancel %s: %w", key, err)
 	}
 	return nil
 }
@@ -140,6 +151,9 @@ func ReadStatus(ctx context.Context, pool *pgxpool.Pool, deadLimit int) (Status,
 		return Status{}, fmt.Errorf("notifier: status: %w", err)
 	}
 	s.OldestPending = time.Duration(oldest * float64(time.Second))
+	if deadLimit <= 0 {
+		return s, nil
+	}
 	rows, err := pool.Query(ctx, `SELECT key, template, recipient, last_error, attempts, updated_at FROM notifier_outbox
 		WHERE state = 'dead' ORDER BY updated_at DESC LIMIT $1`, deadLimit)
 	if err != nil {
