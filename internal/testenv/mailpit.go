@@ -78,6 +78,35 @@ func (m Mailpit) Search(ctx context.Context, query string) ([]MailpitMessage, er
 	return out.Messages, nil
 }
 
+// All lists every message the server holds, newest first.
+func (m Mailpit) All(ctx context.Context) ([]MailpitMessage, error) {
+	var out []MailpitMessage
+	for {
+		u := fmt.Sprintf("%s/api/v1/messages?limit=1000&start=%d", m.API, len(out))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Total    int
+			Messages []MailpitMessage
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("mailpit messages: %w", err)
+		}
+		out = append(out, page.Messages...)
+		if len(page.Messages) == 0 || len(out) >= page.Total {
+			return out, nil
+		}
+	}
+}
+
 // MailpitBody is one message's parts and headers as Mailpit's API gives them.
 type MailpitBody struct {
 	Subject string
