@@ -221,6 +221,15 @@ func (w *worker) dial(ctx context.Context) error {
 // released without counting an attempt.
 func (w *worker) sendBatch(ctx context.Context, batch []claimed) error {
 	s := w.s
+	// The messages sent are marked together at the end (and before giving up on the rest):
+	// one statement per batch instead of one per message. A worker killed before it marked
+	// them leaves them to be sent again, with the same Message-IDs.
+	var sentKeys, sentIDs []string
+	defer func() {
+		if err := markSent(context.WithoutCancel(ctx), s.pool, sentKeys, sentIDs); err != nil {
+			w.log.Warn("sent but not marked: they will be sent again", "messages", len(sentKeys), "error", err)
+		}
+	}()
 	contacts, err := resolveContacts(ctx, s.pool, refsOf(batch))
 	if err != nil {
 		return s.releaseAll(batch, err)
@@ -251,10 +260,7 @@ func (w *worker) sendBatch(ctx context.Context, batch []claimed) error {
 		err = w.client.Send(msg)
 		if err == nil {
 			s.cfg.Metrics.sent(c.Template, time.Since(start))
-			if err := markSent(context.WithoutCancel(ctx), s.pool, c.Key, id); err != nil {
-				// The lease will hand it out again: a resend with the same Message-ID.
-				w.log.Warn("sent but not marked", "key", c.Key, "message_id", id, "error", err)
-			}
+			sentKeys, sentIDs = append(sentKeys, c.Key), append(sentIDs, id)
 			continue
 		}
 		var se *gomail.SendError
