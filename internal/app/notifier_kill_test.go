@@ -75,7 +75,7 @@ func TestNotifierProcessKilledMidBatchEveryMessageArrivesResendsKeepTheirMessage
 
 	n := cfg
 	n.Roles = []string{app.RoleNotifier}
-	n.SMTPURL = mp.SMTPURL()
+	n.SMTPURL = mp.SMTPURL() // its own: the test counts every message the server holds
 	n.MailClaimLease = 3 * time.Second
 	sent := func() int {
 		var c int
