@@ -82,4 +82,13 @@ func TestEmailsOfAHiringThroughHTTP(t *testing.T) {
 			t.Errorf("%s received:\n  %s\nwant each once:\n  %s", to, strings.Join(have, "\n  "), strings.Join(subjects, "\n  "))
 		}
 	}
+
+	_, _, metrics := get(t, m.URL()+"/metrics")
+	for _, want := range []string{`jobboard_notifier_sent_total{template="application_received"} 1`,
+		`jobboard_notifier_outbox_messages{state="sent"} 8`, `jobboard_notifier_outbox_messages{state="dead"} 0`,
+		"jobboard_notifier_send_seconds_count 8"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
