@@ -53,8 +53,8 @@ type RunnerConfig struct {
 	// RetryMaxInterval caps the backoff. Default 5 s.
 	RetryMaxInterval time.Duration
 	// BatchMaxSize is the most events applied in one write. Default 5000, a rebuild's
-	// batch (RebuilderConfig.BatchSize). A write takes
-	// the events that arrived while the previous one ran, without waiting for more.
+	// batch (RebuilderConfig.BatchSize). A write takes the events that arrived while the
+	// previous one ran, without waiting for more.
 	BatchMaxSize int
 	// ApplyTimeout bounds one write. Default 30 s.
 	ApplyTimeout time.Duration
