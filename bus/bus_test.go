@@ -623,4 +623,8 @@ func TestNewPublisherAndSubscriberRefuseBadInput(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "brokers") || !strings.Contains(err.Error(), "start offset") || !strings.Contains(err.Error(), "heartbeat") {
 		t.Errorf("subscriber config error = %v", err)
 	}
+	_, err = bus.NewSubscriber(bus.SubscriberConfig{Brokers: []string{"x:9092"}, MaxInFlight: -1}, testLogger())
+	if err == nil || !strings.Contains(err.Error(), "max in flight must not be negative") {
+		t.Errorf("subscriber config error for a negative MaxInFlight = %v", err)
+	}
 }
