@@ -93,6 +93,7 @@ bench: stack
 	JOBBOARD_BENCH_OLD=$(BENCH_OLD) $(GO) test -run '^$$' -bench 'SearchOpenLoop|GetJobOpenLoop' -benchtime 1x -timeout 60m ./internal/app/
 	$(GO) test -run '^$$' -bench 'FreshnessUnderWriteLoad' -benchtime 100x -timeout 30m ./internal/app/
 	$(GO) test -run '^$$' -bench 'BurstDrain' -benchtime 1x -timeout 60m ./internal/app/
+	$(GO) test -run '^$$' -bench 'BacklogDrain' -benchtime 1x -timeout 60m ./internal/app/
 	JOBBOARD_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench 'Export' -benchtime 2x -timeout 30m ./history/
 	JOBBOARD_BENCH_EVENTS=200000 $(GO) test -run '^$$' -bench 'Seed' -benchtime 1x ./seed/
 	$(GO) test -run '^$$' -bench 'Rebuild' -benchtime 1000000x -timeout 60m ./projections/

@@ -339,6 +339,57 @@ func TestSubscriber(t *testing.T) {
 		}
 	})
 
+	t.Run("MaxInFlight caps the unacked messages over every partition; each Ack makes room for one more", func(t *testing.T) {
+		t.Parallel()
+		topic := "bus-test-cap-" + testenv.RandomSuffix()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := bus.EnsureTopics(ctx, brokers, bus.TopicSpec{Name: topic, Partitions: 2, ReplicationFactor: 1}); err != nil {
+			t.Fatal(err)
+		}
+		pub := newTestPublisher(t, brokers)
+		var sent []*message.Message
+		for i := range 12 {
+			msg := message.NewMessage(watermill.NewUUID(), []byte(strconv.Itoa(i)))
+			msg.Metadata.Set(bus.MetadataPartitionKey, "stream-"+strconv.Itoa(i%4)) // both partitions
+			sent = append(sent, msg)
+		}
+		if err := pub.Publish(topic, sent...); err != nil {
+			t.Fatal(err)
+		}
+		sub, err := bus.NewSubscriber(bus.SubscriberConfig{
+			Brokers: brokers, ConsumerGroup: "bus-test-cap-" + testenv.RandomSuffix(),
+			MaxInFlightPerPartition: 10, MaxInFlight: 3,
+		}, testLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sub.Close() })
+		ch, err := sub.Subscribe(context.Background(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		var unacked []*message.Message
+		for len(got) < len(sent) {
+			for len(unacked) < 3 {
+				m := receive(t, ch, 30*time.Second)
+				got[m.UUID] = true
+				unacked = append(unacked, m)
+			}
+			if len(got) < len(sent) {
+				expectNothing(t, ch, 200*time.Millisecond) // three await their Ack
+			}
+			unacked[0].Ack()
+			unacked = unacked[1:]
+		}
+		for _, m := range sent {
+			if !got[m.UUID] {
+				t.Fatalf("message %s not delivered", m.Payload)
+			}
+		}
+	})
+
 	t.Run("closing stops every subscription and closes its channel; cancelling ctx closes one", func(t *testing.T) {
 		t.Parallel()
 		sub := newTestSubscriber(t, brokers, "bus-test-close-"+testenv.RandomSuffix())
@@ -571,5 +622,9 @@ func TestNewPublisherAndSubscriberRefuseBadInput(t *testing.T) {
 	_, err = bus.NewSubscriber(bus.SubscriberConfig{StartOffset: 7, HeartbeatInterval: time.Minute, SessionTimeout: time.Second}, testLogger())
 	if err == nil || !strings.Contains(err.Error(), "brokers") || !strings.Contains(err.Error(), "start offset") || !strings.Contains(err.Error(), "heartbeat") {
 		t.Errorf("subscriber config error = %v", err)
+	}
+	_, err = bus.NewSubscriber(bus.SubscriberConfig{Brokers: []string{"x:9092"}, MaxInFlight: -1}, testLogger())
+	if err == nil || !strings.Contains(err.Error(), "max in flight must not be negative") {
+		t.Errorf("subscriber config error for a negative MaxInFlight = %v", err)
 	}
 }

@@ -56,6 +56,8 @@ func newPubSubInFlight(t *testing.T, group string, partitions, inFlight int) (me
 		// The suite nacks hundreds of times in a row; production keeps the 100 ms default.
 		NackResendSleep:         20 * time.Millisecond,
 		MaxInFlightPerPartition: inFlight,
+		// Below partitions × inFlight, as the projectors' cap is: the cap is exercised too.
+		MaxInFlight: 2 * inFlight,
 	}, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +134,7 @@ func TestPubSubNoConsumerGroup(t *testing.T) {
 }
 
 // TestPubSubSeveralInFlightPerPartition runs the suite with up to 50 unacked messages per
-// partition, as the projectors consume. The next message no longer waits for the previous
+// partition and 100 over all partitions, as the projectors consume. The next message no longer waits for the previous
 // one's Ack, so GuaranteedOrder is false (it would enable TestNoAck); delivery order per
 // partition is proven by TestSubscriberInFlightWindowKeepsOrder.
 func TestPubSubSeveralInFlightPerPartition(t *testing.T) {

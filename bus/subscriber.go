@@ -65,6 +65,13 @@ type SubscriberConfig struct {
 	// messages concurrently. Offsets are committed only up to the first message not acked.
 	MaxInFlightPerPartition int
 
+	// MaxInFlight caps the messages delivered and not yet acked over every partition of
+	// the subscriber, so a window per partition large enough for one partition's backlog
+	// does not multiply by the partition count (each message in flight holds its payload
+	// and a handler goroutine). It applies with MaxInFlightPerPartition > 1. 0 (default): no
+	// cap beyond MaxInFlightPerPartition.
+	MaxInFlight int
+
 	// HeartbeatInterval is how often a member heartbeats the group coordinator; it is
 	// also how quickly a member notices a rebalance. Default: 500 ms.
 	HeartbeatInterval time.Duration
@@ -224,6 +231,9 @@ func (c SubscriberConfig) Validate() error {
 	if c.MaxInFlightPerPartition < 0 {
 		errs = append(errs, fmt.Errorf("max in flight per partition must not be negative, got %d", c.MaxInFlightPerPartition))
 	}
+	if c.MaxInFlight < 0 {
+		errs = append(errs, fmt.Errorf("max in flight must not be negative, got %d", c.MaxInFlight))
+	}
 	if c.TopicPartitions < 0 {
 		errs = append(errs, fmt.Errorf("topic partitions must not be negative, got %d", c.TopicPartitions))
 	}
@@ -258,6 +268,9 @@ type Subscriber struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 
+	// inFlight holds a token per message in flight when MaxInFlight caps them (else nil).
+	inFlight chan struct{}
+
 	mu     sync.Mutex // guards closed and wg.Add against Close
 	closed bool
 	wg     sync.WaitGroup // every goroutine started by Subscribe
@@ -277,6 +290,10 @@ func NewSubscriber(cfg SubscriberConfig, logger watermill.LoggerAdapter) (*Subsc
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bus: invalid subscriber config: %w", err)
 	}
+	var tokens chan struct{}
+	if cfg.MaxInFlight > 0 {
+		tokens = make(chan struct{}, cfg.MaxInFlight)
+	}
 	return &Subscriber{
 		cfg:    cfg,
 		logger: logger.With(watermill.LogFields{"component": "kafka_subscriber", "consumer_group": cfg.ConsumerGroup}),
@@ -285,7 +302,8 @@ func NewSubscriber(cfg SubscriberConfig, logger watermill.LoggerAdapter) (*Subsc
 			ReplicationFactor: cfg.TopicReplicationFactor,
 			MinInsyncReplicas: cfg.TopicMinInsyncReplicas,
 		}, cfg.DisableTopicCreation),
-		closing: make(chan struct{}),
+		closing:  make(chan struct{}),
+		inFlight: tokens,
 	}, nil
 }
 
@@ -627,13 +645,27 @@ func (s *Subscriber) consumeWindow(ctx context.Context, r *kafka.Reader, commit 
 		run      = runs.Add(1)
 		seq      int64
 		resendAt <-chan time.Time
+		token    bool // a token of s.inFlight is held for the next delivery
 	)
+	release := func(n int) {
+		for range n {
+			<-s.inFlight
+		}
+	}
+	if s.inFlight == nil {
+		token = true // no cap: every delivery may go
+		release = func(int) {}
+	}
 	defer func() {
 		for _, m := range window {
 			m.cancel()
 		}
+		release(len(window))
 		if nextM != nil {
 			nextM.cancel()
+		}
+		if token && s.inFlight != nil {
+			release(1)
 		}
 		watchers.Wait()
 		fetcher.Wait()
@@ -641,8 +673,11 @@ func (s *Subscriber) consumeWindow(ctx context.Context, r *kafka.Reader, commit 
 	for {
 		var send chan<- *message.Message
 		var fetch <-chan kafka.Message
+		var acquire chan<- struct{}
 		if len(window) < s.cfg.MaxInFlightPerPartition && resendAt == nil {
-			if len(queue) > 0 {
+			if len(queue) > 0 && !token {
+				acquire = s.inFlight
+			} else if len(queue) > 0 {
 				if next == nil {
 					km := queue[0]
 					msgCtx, cancel := context.WithCancel(withRunDelivery(ctx, km, run, seq))
@@ -657,7 +692,10 @@ func (s *Subscriber) consumeWindow(ctx context.Context, r *kafka.Reader, commit 
 		select {
 		case km := <-fetch:
 			queue = append(queue, km)
+		case acquire <- struct{}{}:
+			token = true
 		case send <- next:
+			token = s.inFlight == nil // the token went with the message
 			msg, m := next, nextM
 			next, nextM = nil, nil
 			queue = queue[1:]
@@ -694,6 +732,7 @@ func (s *Subscriber) consumeWindow(ctx context.Context, r *kafka.Reader, commit 
 				if done > 0 {
 					last := window[done-1].km.Offset
 					window = window[done:]
+					release(done)
 					if commit != nil {
 						commit(partition, last+1)
 					}
@@ -712,6 +751,7 @@ func (s *Subscriber) consumeWindow(ctx context.Context, r *kafka.Reader, commit 
 				next, nextM = nil, nil
 			}
 			queue = append(redo, queue...)
+			release(len(window))
 			window = nil
 			run, seq = runs.Add(1), 0
 			resendAt = time.After(s.cfg.NackResendSleep)

@@ -68,7 +68,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "jobboard", Subsystem: "projection", Name: "batch_size",
 			Help:    "Events per projector write.",
-			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192},
 		}, labels),
 		batchSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "jobboard", Subsystem: "projection", Name: "batch_duration_seconds",

@@ -27,8 +27,9 @@ type RunnerConfig struct {
 	// Brokers are the Kafka bootstrap addresses. Required unless NewSubscriber is set.
 	Brokers []string
 	// Subscriber is the template of each projector's bus subscriber; Brokers and
-	// ConsumerGroup are filled in per projector. Its MaxInFlightPerPartition defaults to
-	// BatchMaxSize, so one partition's backlog can fill a batch.
+	// ConsumerGroup are filled in per projector. Its MaxInFlightPerPartition and
+	// MaxInFlight default to twice BatchMaxSize, so one partition's backlog can fill a
+	// batch while the previous batch is written, and no more than that is in flight.
 	Subscriber bus.SubscriberConfig
 	// NewSubscriber, if set, builds the subscriber of a consumer group instead of
 	// bus.NewSubscriber (tests, other transports).
@@ -51,8 +52,9 @@ type RunnerConfig struct {
 	RetryInitialInterval time.Duration
 	// RetryMaxInterval caps the backoff. Default 5 s.
 	RetryMaxInterval time.Duration
-	// BatchMaxSize is the most events applied in one write. Default 500. A write takes
-	// the events that arrived while the previous one ran, without waiting for more.
+	// BatchMaxSize is the most events applied in one write. Default 5000, a rebuild's
+	// batch (RebuilderConfig.BatchSize). A write takes the events that arrived while the
+	// previous one ran, without waiting for more.
 	BatchMaxSize int
 	// ApplyTimeout bounds one write. Default 30 s.
 	ApplyTimeout time.Duration
@@ -82,10 +84,14 @@ func (c *RunnerConfig) setDefaults() {
 		c.RetryMaxInterval = 5 * time.Second
 	}
 	if c.BatchMaxSize == 0 {
-		c.BatchMaxSize = 500
+		c.BatchMaxSize = 5000
 	}
+	// Two batches in flight: the next one gathers while one is written.
 	if c.Subscriber.MaxInFlightPerPartition == 0 {
-		c.Subscriber.MaxInFlightPerPartition = c.BatchMaxSize
+		c.Subscriber.MaxInFlightPerPartition = 2 * c.BatchMaxSize
+	}
+	if c.Subscriber.MaxInFlight == 0 {
+		c.Subscriber.MaxInFlight = 2 * c.BatchMaxSize
 	}
 	if c.ApplyTimeout == 0 {
 		c.ApplyTimeout = 30 * time.Second
