@@ -30,7 +30,7 @@ func TestNotifierProcessKilledMidBatchEveryMessageArrivesResendsKeepTheirMessage
 	h.seed(t, 3000, 13)
 
 	// What the history must cause: the rules over every event of the store.
-	rules := app.NotifierRules()
+	rules := app.NotifierRules([]byte(cfg.SigningKey))
 	want := map[string]bool{}
 	for after := (eventstore.Position{}); ; {
 		events, err := h.store.ReadAll(ctx, after, 1000, eventstore.ReadFilter{})
