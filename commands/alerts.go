@@ -77,6 +77,8 @@ type DeleteAlert struct {
 	// Unsubscribe: the signed one-click link asked, not the candidate's session; the
 	// signature stands for the ownership check.
 	Unsubscribe bool
+	// ExpectedVersion is the client's If-Match, nil if none.
+	ExpectedVersion *int64
 }
 
 // DeleteAlertHandler handles DeleteAlert.
@@ -112,6 +114,7 @@ func (h *DeleteAlertHandler) Handle(ctx context.Context, cmd DeleteAlert) (Resul
 		return domain.LoadAlert(s.ID, s.Events)
 	}
 	x := execution{store: h.store, streamID: cmd.AlertID, metadata: cmd.Caller.metadata(command, h.ids), what: "alert",
+		pinned: cmd.ExpectedVersion,
 		authorize: func(s Stream) error {
 			alert, err := load(s)
 			if err != nil {

@@ -14,7 +14,10 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/jobboard/jobboard/domain"
+	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/internal/testenv"
+	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/readmodels"
 )
 
@@ -297,4 +300,64 @@ func jobIDs(items []readmodels.SearchItem) []string {
 		out = append(out, it.ID)
 	}
 	return out
+}
+
+// TestAlertsProjection: the projector keeps the live alerts and the e-mail preferences, and
+// a redelivered or stale event changes nothing.
+func TestAlertsProjection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testenv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{testenv.ElasticsearchURL(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := projections.NewAlertsProjector(pool, projections.AlertsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const alert, ada = "a1000000-0000-4000-8000-000000000001", "d0000000-0000-4000-8000-00000000000a"
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	ev := func(stream string, v int64, e domain.Event) projections.Event {
+		st, _ := domain.StreamTypeOf(e.EventType())
+		return projections.Event{Event: eventstore.Event{StreamID: stream, StreamType: st, StreamVersion: v, Type: e.EventType(),
+			SchemaVersion: e.SchemaVersion(), RecordedAt: at, GlobalPosition: v}, Payload: e}
+	}
+	created := ev(alert, 1, &domain.AlertCreated{AlertID: alert, CandidateID: ada, Frequency: domain.AlertFrequencyDaily,
+		Criteria: domain.AlertCriteria{Q: "go", Tags: []string{"go"}}, CreatedAt: at})
+	prefs := ev(ada, 2, &domain.CandidateEmailPreferencesSet{CandidateID: ada, Off: []domain.EmailCategory{domain.EmailJobAlerts}, SetAt: at})
+	if err := p.Apply(ctx, []projections.Event{created, prefs}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := readmodels.NewStore(pool, es, readmodels.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GetAlert(ctx, alert)
+	if err != nil || !got.Active || got.Criteria.Q != "go" || got.Frequency != "daily" || got.CandidateID != ada {
+		t.Fatalf("alert %+v, %v", got, err)
+	}
+	if n, err := store.LiveAlerts(ctx, ada); err != nil || n != 1 {
+		t.Fatalf("live alerts %d, %v", n, err)
+	}
+	if pr, err := store.GetEmailPreferences(ctx, ada); err != nil || len(pr.Off) != 1 || pr.Off[0] != "job_alerts" {
+		t.Fatalf("preferences %+v, %v", pr, err)
+	}
+	deleted := ev(alert, 2, &domain.AlertDeleted{AlertID: alert, CandidateID: ada, Reason: domain.AlertUnsubscribed, DeletedAt: at})
+	if err := p.Apply(ctx, []projections.Event{deleted, created}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(ctx, []projections.Event{created}); err != nil { // a stale redelivery
+		t.Fatal(err)
+	}
+	if list, err := store.CandidateAlerts(ctx, ada); err != nil || len(list) != 0 {
+		t.Fatalf("after deletion: %+v, %v", list, err)
+	}
+	if got, err := store.GetAlert(ctx, alert); err != nil || got.Active || got.Version != 2 {
+		t.Fatalf("deleted alert %+v, %v", got, err)
+	}
 }

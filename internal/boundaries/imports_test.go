@@ -46,6 +46,8 @@ var imports = map[string]rule{
 	"domain":               {},
 	"internal/apperr":      {},
 	"internal/consistency": {},
+	// Signed one-click unsubscribe tokens (e-mails carry them, the API checks them).
+	"internal/unsubscribe": {},
 	// No adapter, no I/O library: the write side is tested without engines.
 	"commands": {
 		may:    []string{"domain", "internal/apperr", uuid},
@@ -78,7 +80,7 @@ var imports = map[string]rule{
 	"migrations":                  {may: []string{pgx, goose}},
 	// The front door: HTTP concerns only. It calls the application layer with the commands'
 	// and read models' own types; no store of its own (no pgx, no eventstore).
-	"api": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency", uuid,
+	"api": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency", "internal/unsubscribe", uuid,
 		"github.com/gorilla/mux", prometheus, stripe, "golang.org/x/time/rate"}},
 	// The PostgreSQL implementation of the application's idempotency store.
 	"idempotency": {may: []string{"application", "internal/apperr", pgx}},
