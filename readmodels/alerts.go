@@ -329,3 +329,29 @@ func (s *Store) MatchAlerts(ctx context.Context, alerts []Alert, scope JobScope)
 	}
 	return out, nil
 }
+
+// ActiveAlerts lists the live alerts of a frequency created before createdBefore, except
+// those of candidates who turned job alert e-mails off: what the matcher mails.
+func (s *Store) ActiveAlerts(ctx context.Context, frequency string, createdBefore time.Time) ([]Alert, error) {
+	schema, err := s.alertsSchema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT %[2]s FROM %[1]s.alerts a
+		WHERE a.active AND a.frequency = $1 AND a.created_at < $2 AND NOT EXISTS (
+			SELECT 1 FROM %[1]s.email_preferences p WHERE p.subject_id = a.candidate_id AND 'job_alerts' = ANY(p.off))
+		ORDER BY a.id`, schema, alertColumns), frequency, createdBefore)
+	if err != nil {
+		return nil, fmt.Errorf("active %s alerts: %w", frequency, err)
+	}
+	defer rows.Close()
+	var out []Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
