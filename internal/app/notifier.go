@@ -7,8 +7,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 
-	"github.com/jobboard/jobboard/bus"
 	"github.com/jobboard/jobboard/alerting"
+	"github.com/jobboard/jobboard/bus"
 	"github.com/jobboard/jobboard/notifier"
 	"github.com/jobboard/jobboard/projections"
 )

@@ -86,7 +86,7 @@ var imports = map[string]rule{
 		"github.com/gorilla/mux", prometheus, stripe, "golang.org/x/time/rate"}},
 	// The PostgreSQL implementation of the application's idempotency store.
 	// Job alert e-mails: matching (readmodels) into the notifier's outbox.
-	"alerting": {may: []string{"domain", "notifier", "projections", "readmodels", "internal/unsubscribe", pgx}},
+	"alerting":    {may: []string{"domain", "notifier", "projections", "readmodels", "internal/unsubscribe", pgx}},
 	"idempotency": {may: []string{"application", "internal/apperr", pgx}},
 	// The synthetic history writes through the command handlers and the PostgreSQL store.
 	"seed": {may: []string{"storedevents", "commands", "domain", "eventstore", "history", "repository", pgx, uuid, "golang.org/x/sync"}},
