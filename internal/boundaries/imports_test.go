@@ -84,9 +84,9 @@ var imports = map[string]rule{
 	// and read models' own types; no store of its own (no pgx, no eventstore).
 	"api": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency", "internal/unsubscribe", uuid,
 		"github.com/gorilla/mux", prometheus, stripe, "golang.org/x/time/rate"}},
-	// The PostgreSQL implementation of the application's idempotency store.
 	// Job alert e-mails: matching (readmodels) into the notifier's outbox.
-	"alerting":    {may: []string{"domain", "notifier", "projections", "readmodels", "internal/unsubscribe", pgx}},
+	"alerting": {may: []string{"domain", "notifier", "projections", "readmodels", "internal/unsubscribe", pgx}},
+	// The PostgreSQL implementation of the application's idempotency store.
 	"idempotency": {may: []string{"application", "internal/apperr", pgx}},
 	// The synthetic history writes through the command handlers and the PostgreSQL store.
 	"seed": {may: []string{"storedevents", "commands", "domain", "eventstore", "history", "repository", pgx, uuid, "golang.org/x/sync"}},
