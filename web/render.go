@@ -148,16 +148,18 @@ func cachePublic(w http.ResponseWriter, r *http.Request, maxAge time.Duration) {
 // notices are the messages a redirect after a form may ask for (?done=…): fixed texts, so
 // nothing a link carries is shown as is.
 var notices = map[string]string{
-	"posted":     "Your job is saved. Pay for its listing to publish it.",
-	"updated":    "Your changes are saved.",
-	"closed":     "The job is closed: it left the search and takes no more applications.",
-	"paid":       "Payment received: your job is published.",
-	"applied":    "Your application is sent.",
-	"withdrawn":  "Your application is withdrawn.",
-	"moved":      "The applicant was moved.",
-	"signedin":   "You are signed in.",
-	"signedout":  "You are signed out.",
-	"registered": "Your account is created.",
+	"posted":       "Your job is saved. Pay for its listing to publish it.",
+	"updated":      "Your changes are saved.",
+	"closed":       "The job is closed: it left the search and takes no more applications.",
+	"paid":         "Payment received: your job is published.",
+	"applied":      "Your application is sent.",
+	"withdrawn":    "Your application is withdrawn.",
+	"moved":        "The applicant was moved.",
+	"signedin":     "You are signed in.",
+	"signedout":    "You are signed out.",
+	"registered":   "Your account is created.",
+	"alertcreated": "Your job alert is saved.",
+	"alertdeleted": "The job alert is deleted.",
 }
 
 type errorView struct {

@@ -120,6 +120,7 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 	s.registerPublicRoutes()
 	s.registerAccountRoutes()
 	s.registerCandidateRoutes()
+	s.registerAlertRoutes()
 	s.registerEmployerRoutes()
 	// Every unsafe request (POST) must come from our own pages: browsers say where a request
 	// comes from (Sec-Fetch-Site, Origin), and a cross-site form post is refused with 403.

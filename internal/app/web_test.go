@@ -218,6 +218,19 @@ func TestWebJourneys(t *testing.T) {
 
 	cand := newBrowser(t, m.URL())
 	signUp(t, cand, c, cfg, "candidate", "Ada")
+	t.Run("a candidate saves the current search as an alert, lists and deletes it", func(t *testing.T) {
+		p := cand.get("/?q=kubernetes&remote=true&tags=go").must(t, 200, "search as a candidate")
+		p.has(t, `id="alert-form"`, `name="q" value="kubernetes"`, `name="tags" value="go"`)
+		created := cand.post("/me/alerts", url.Values{"q": {"kubernetes"}, "remote": {"true"}, "tags": {"go"}, "frequency": {"daily"}}).location(t)
+		p = cand.get(created).must(t, 200, "alerts after create")
+		p.has(t, "Your job alert is saved", "“kubernetes” · remote · tags go", "Daily")
+		id := regexp.MustCompile(`data-alert-id="([^"]+)"`).FindStringSubmatch(p.body)
+		if id == nil {
+			t.Fatal("no alert listed")
+		}
+		deleted := cand.post("/me/alerts/"+id[1]+"/delete", nil).location(t)
+		cand.get(deleted).must(t, 200, "alerts after delete").has(t, "The job alert is deleted", "You have no job alerts")
+	})
 	t.Run("an application with a bad résumé URL is refused next to the field", func(t *testing.T) {
 		p := cand.post("/jobs/"+jobID+"/apply", url.Values{"resume_url": {"not a url"}, "cover_letter": {"Hello there"}})
 		p.must(t, http.StatusUnprocessableEntity, "bad application").has(t, `id="resume_url-error"`, "Hello there")
