@@ -259,12 +259,12 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	if form.Q != "" {
 		title = "Jobs matching “" + form.Q + "”"
 	}
-	pg := page{Title: title, Description: desc, Data: view}
+	pg := page{Title: title, Description: desc, Data: view, Script: s.pages.jsPath}
 	if view.Searched || view.Paged {
 		// One canonical home for search engines; filtered pages are not indexed twice.
-		pg.Canonical, pg.NoIndex = absURL(r, "/"), view.Paged
+		pg.Canonical, pg.NoIndex = s.absURL(r, "/"), view.Paged
 	} else {
-		pg.Canonical = absURL(r, "/")
+		pg.Canonical = s.absURL(r, "/")
 	}
 	cachePublic(w, r, time.Minute)
 	s.render(w, r, status, "search.html", pg)
