@@ -159,9 +159,16 @@ type jobFormView struct {
 
 var periods = []option{{"year", "a year"}, {"month", "a month"}, {"hour", "an hour"}}
 
+// renderJobForm renders the job form. The empty post-a-job form may be indexed (it is how
+// employers find us); a form with someone's input or an edit may not.
 func (s *Server) renderJobForm(w http.ResponseWriter, r *http.Request, status int, title string, v jobFormView) {
 	v.Types, v.Levels, v.Periods = typeOptions, seniorities, periods
-	s.render(w, r, status, "jobform.html", page{Title: title, Description: "Post a job on jobboard: every field, checked as you send it.", NoIndex: true, Data: v})
+	p := page{Title: title, Description: "Post a job on jobboard: pay per listing, 30 days, featured on top if you like; every field checked as you send it.",
+		NoIndex: status != http.StatusOK || v.JobID != "", Data: v}
+	if !p.NoIndex {
+		p.Canonical = s.absURL(r, "/employer/jobs/new")
+	}
+	s.render(w, r, status, "jobform.html", p)
 }
 
 func (s *Server) handleNewJobForm(w http.ResponseWriter, r *http.Request) {

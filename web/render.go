@@ -313,6 +313,8 @@ func (s *Server) registerStaticRoutes() {
 	s.router.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=86400")
-		fmt.Fprintf(w, "User-agent: *\nDisallow: /employer\nDisallow: /me\nDisallow: /signin\nDisallow: /signup\nDisallow: /v1/\nSitemap: %s\n", s.absURL(r, "/sitemap.xml"))
+		// Private pages stay out; the post-a-job page is the employers' way in, so it may be
+		// found.
+		fmt.Fprintf(w, "User-agent: *\nAllow: /employer/jobs/new\nDisallow: /employer/jobs/\nDisallow: /employer/applications/\nDisallow: /me/\nDisallow: /signin/link\nDisallow: /v1/\nSitemap: %s\n", s.absURL(r, "/sitemap.xml"))
 	}).Methods(http.MethodGet, http.MethodHead)
 }
