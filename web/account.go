@@ -31,9 +31,9 @@ type linkView struct {
 
 func (s *Server) registerAccountRoutes() {
 	s.router.HandleFunc("/signin", s.handleSignInForm).Methods(http.MethodGet, http.MethodHead)
-	s.router.HandleFunc("/signin", s.handleSignIn).Methods(http.MethodPost)
+	s.router.HandleFunc("/signin", s.limited(s.accounts, s.handleSignIn)).Methods(http.MethodPost)
 	s.router.HandleFunc("/signup", s.handleSignUpForm).Methods(http.MethodGet, http.MethodHead)
-	s.router.HandleFunc("/signup", s.handleSignUp).Methods(http.MethodPost)
+	s.router.HandleFunc("/signup", s.limited(s.accounts, s.handleSignUp)).Methods(http.MethodPost)
 	s.router.HandleFunc(signinlink.Path, s.handleLinkPage).Methods(http.MethodGet, http.MethodHead)
 	s.router.HandleFunc(signinlink.Path, s.handleUseLink).Methods(http.MethodPost)
 	s.router.HandleFunc("/signout", s.handleSignOut).Methods(http.MethodPost)

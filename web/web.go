@@ -47,7 +47,13 @@ type Config struct {
 	// TestPayments, when set (DEV_MODE only), offers the test-mode payment page: it pays a
 	// listing at stripe-mock and delivers the signed webhook. Nil: no such page.
 	TestPayments TestPayments
-	// Now is the clock of sessions and links. Default time.Now.
+	// AccountRateLimit limits, per client address, the forms that register an account or
+	// e-mail a sign-in link (POST /signup, POST /signin): each sends an e-mail.
+	AccountRateLimit RateLimit
+	// TrustForwardedFor keys rate limits by the last X-Forwarded-For address (one trusted
+	// proxy in front).
+	TrustForwardedFor bool
+	// Now is the clock of sessions, links and rate limits. Default time.Now.
 	Now func() time.Time
 }
 
@@ -79,6 +85,9 @@ func (c Config) Validate() error {
 	if c.SessionTTL < 0 || c.SignInLinkTTL < 0 || c.ConsistencyTimeout < 0 {
 		errs = append(errs, errors.New("web: durations must not be negative"))
 	}
+	if l := c.AccountRateLimit; l.PerMinute < 0 || (l.PerMinute > 0 && l.Burst < 1) {
+		errs = append(errs, errors.New("web: AccountRateLimit: want PerMinute ≥ 0 and, when set, Burst ≥ 1"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -95,6 +104,8 @@ type Server struct {
 	// handler is the router behind the cross-origin protection.
 	handler http.Handler
 	sitemap sitemapCache
+	// accounts limits the forms that send e-mails.
+	accounts *limiter
 }
 
 // NewServer builds the routes.
@@ -114,7 +125,8 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, app: cfg.App, router: mux.NewRouter(), tokens: tokens, pages: p}
+	s := &Server{cfg: cfg, log: log, app: cfg.App, router: mux.NewRouter(), tokens: tokens, pages: p,
+		accounts: newLimiter(cfg.AccountRateLimit, cfg.TrustForwardedFor, cfg.Now)}
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 	})

@@ -94,7 +94,7 @@ var settings = []setting{
 	{"LISTING_PRICE_FEATURED", "listing-price-featured", "9900", "price of a featured listing (pinned on top), minor units of LISTING_CURRENCY", i64(func(c *app.Config) *int64 { return &c.ListingPriceFeatured })},
 	{"LISTING_CURRENCY", "listing-currency", "EUR", "ISO 4217 currency of listing prices", str(func(c *app.Config) *string { return &c.ListingCurrency })},
 	{"LISTING_DURATION", "listing-duration", "720h", "how long a paid listing stays published", dur(func(c *app.Config) *time.Duration { return &c.ListingDuration })},
-	{"RATE_LIMIT_REGISTRATION", "rate-limit-registration", "60", "sign-ups (POST /v1/companies, /v1/candidates) per minute per client IP and instance; 0: no limit", f64(func(c *app.Config) *float64 { return &c.RegistrationRateLimit.PerMinute })},
+	{"RATE_LIMIT_REGISTRATION", "rate-limit-registration", "60", "sign-ups (POST /v1/companies, /v1/candidates) and the web's sign-up and sign-in forms (each e-mails), per minute per client IP and instance; 0: no limit", f64(func(c *app.Config) *float64 { return &c.RegistrationRateLimit.PerMinute })},
 	{"RATE_LIMIT_REGISTRATION_BURST", "rate-limit-registration-burst", "30", "sign-ups a client IP may send at once", atoi(func(c *app.Config) *int { return &c.RegistrationRateLimit.Burst })},
 	{"RATE_LIMIT_APPLICATION", "rate-limit-application", "120", "applications (POST /v1/jobs/{id}/applications) per minute per client IP and instance; 0: no limit", f64(func(c *app.Config) *float64 { return &c.ApplicationRateLimit.PerMinute })},
 	{"RATE_LIMIT_APPLICATION_BURST", "rate-limit-application-burst", "60", "applications a client IP may send at once", atoi(func(c *app.Config) *int { return &c.ApplicationRateLimit.Burst })},

@@ -29,10 +29,13 @@ const RoleWeb = "web"
 // withWeb puts the web pages in front of the API's handler.
 func (m *Main) withWeb(app application.Application, apiHandler http.Handler) (http.Handler, error) {
 	cfg := web.Config{
-		App:                app,
-		SigningKey:         []byte(m.cfg.SigningKey),
-		BaseURL:            m.cfg.PublicBaseURL,
-		SecureCookies:      strings.HasPrefix(m.cfg.PublicBaseURL, "https://"),
+		App:           app,
+		SigningKey:    []byte(m.cfg.SigningKey),
+		BaseURL:       m.cfg.PublicBaseURL,
+		SecureCookies: strings.HasPrefix(m.cfg.PublicBaseURL, "https://"),
+		// The registrations' limit: each of these forms registers or e-mails.
+		AccountRateLimit:   web.RateLimit{PerMinute: m.cfg.RegistrationRateLimit.PerMinute, Burst: m.cfg.RegistrationRateLimit.Burst},
+		TrustForwardedFor:  m.cfg.TrustForwardedFor,
 		ConsistencyTimeout: m.cfg.ConsistencyTimeout,
 	}
 	if m.cfg.DevMode {

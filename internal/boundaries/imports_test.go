@@ -86,7 +86,7 @@ var imports = map[string]rule{
 		"github.com/gorilla/mux", prometheus, stripe, "golang.org/x/time/rate"}},
 	// The browser front door: pages over the same application layer, no store of its own.
 	"web": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency",
-		"internal/signinlink", uuid, "github.com/gorilla/mux"}},
+		"internal/signinlink", uuid, "github.com/gorilla/mux", "golang.org/x/time/rate"}},
 	// The signed sign-in links the web checks and the notifier e-mails: standard library only.
 	"internal/signinlink": {},
 	// Job alert e-mails: matching (readmodels) into the notifier's outbox.
