@@ -260,6 +260,23 @@ func TestWebJourneys(t *testing.T) {
 		t.Error("a hired application offers to withdraw")
 	}
 
+	t.Run("a candidate withdraws an application", func(t *testing.T) {
+		bob := newBrowser(t, m.URL())
+		signUp(t, bob, c, cfg, "candidate", "Bob")
+		p := bob.get(bob.post("/jobs/"+jobID+"/apply", url.Values{"resume_url": {"https://cv.example/bob.pdf"}}).location(t)).must(t, 200, "applied")
+		id := regexp.MustCompile(`action="(/me/applications/[^/]+/withdraw)"`).FindStringSubmatch(p.body)
+		if id == nil {
+			t.Fatal("no withdraw form")
+		}
+		bob.get(bob.post(id[1], nil).location(t)).must(t, 200, "withdrawn").has(t, "Withdrawn", "Your application is withdrawn")
+		// Signing out ends the session: the private page sends to the sign-in page.
+		if loc := bob.post("/signout", nil).location(t); loc != "/?done=signedout" {
+			t.Fatalf("sign-out went to %s", loc)
+		}
+		if loc := bob.get("/me/applications").location(t); !strings.HasPrefix(loc, "/signin?role=candidate") {
+			t.Fatalf("after sign-out /me/applications went to %s", loc)
+		}
+	})
 	t.Run("another employer cannot see the job's private pages", func(t *testing.T) {
 		other := newBrowser(t, m.URL())
 		signUp(t, other, c, cfg, "employer", "Globex")
