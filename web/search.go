@@ -181,6 +181,25 @@ func (s *Server) openCursor(p readmodels.SearchParams, c string) (string, bool) 
 	return pos, ok && scope == string(searchScope(p))
 }
 
+// card is a job of a result list, its text made once here rather than by template calls.
+type card struct {
+	Href, Title, CompanyHref, CompanyName, Meta, Salary string
+	Featured                                            bool
+	Tags                                                []string
+}
+
+func cardOf(it readmodels.SearchItem) card {
+	meta := humanize(it.EmploymentType) + " · " + humanize(it.Seniority)
+	if it.Location.Remote {
+		meta += " · Remote"
+	}
+	if len(it.Location.Countries) > 0 {
+		meta += " · " + strings.Join(it.Location.Countries, ", ")
+	}
+	return card{Href: jobPath(readmodels.Job{ID: it.ID, Title: it.Title}), Title: it.Title, CompanyHref: "/companies/" + it.Company.ID,
+		CompanyName: it.Company.Name, Meta: meta, Salary: money(it.Salary), Featured: it.Featured, Tags: it.Tags}
+}
+
 type facetLink struct {
 	Label  string
 	Count  int64
@@ -193,7 +212,8 @@ type option struct{ Value, Label string }
 type searchView struct {
 	Form   searchForm
 	Errors map[string]string
-	Result readmodels.SearchResult
+	Total  int64
+	Cards  []card
 	// Facets are the clickable counts, by group.
 	Tags, Types, Seniorities, Regions []facetLink
 	NextHref, FirstHref               string
@@ -243,7 +263,10 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		view.Result = res
+		view.Total = res.Total
+		for _, it := range res.Items {
+			view.Cards = append(view.Cards, cardOf(it))
+		}
 		view.facets(res.Facets)
 		if next := s.sealCursor(p, res.NextCursor); next != "" {
 			v := form.values()
