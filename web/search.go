@@ -24,7 +24,7 @@ const (
 // searchForm is the search as the form and its links carry it: the query parameters of
 // GET /v1/jobs, so a search URL of one front door works on the other.
 type searchForm struct {
-	Q, Region, Country, EmploymentType, Seniority, SalaryMin, Currency, Sort, Remote string
+	Q, Region, Country, EmploymentType, Seniority, SalaryMin, Currency, Sort, Remote, CompanyID string
 	Tags                                                                             []string
 	Cursor                                                                           string
 }
@@ -46,6 +46,7 @@ func (f searchForm) values() url.Values {
 	set("salary_min", f.SalaryMin)
 	set("currency", f.Currency)
 	set("sort", f.Sort)
+	set("company_id", f.CompanyID)
 	if len(f.Tags) > 0 {
 		v.Set("tags", strings.Join(f.Tags, ","))
 	}
@@ -73,7 +74,8 @@ func readSearch(q url.Values) (searchForm, readmodels.SearchParams, map[string]s
 	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	f := searchForm{Q: get("q"), Region: get("region"), Country: strings.ToUpper(get("country")),
 		EmploymentType: get("employment_type"), Seniority: get("seniority"), SalaryMin: get("salary_min"),
-		Currency: strings.ToUpper(get("currency")), Sort: get("sort"), Remote: get("remote"), Cursor: get("cursor")}
+		Currency: strings.ToUpper(get("currency")), Sort: get("sort"), Remote: get("remote"), Cursor: get("cursor"),
+		CompanyID: get("company_id")}
 	p := readmodels.SearchParams{Limit: searchPage}
 	switch {
 	case !utf8.ValidString(f.Q) || utf8.RuneCountInString(f.Q) > maxQueryLen:
@@ -143,6 +145,13 @@ func readSearch(q url.Values) (searchForm, readmodels.SearchParams, map[string]s
 			bad["currency"] = "Use a currency code such as EUR."
 		} else {
 			p.Currency = f.Currency
+		}
+	}
+	if f.CompanyID != "" {
+		if id, ok := parseID(f.CompanyID); ok {
+			p.CompanyID = id
+		} else {
+			bad["company_id"] = "This company link is not valid."
 		}
 	}
 	switch f.Sort {

@@ -211,6 +211,15 @@ func TestWebJourneys(t *testing.T) {
 		}
 		anon.get("/jobs/"+jobID+"/any-slug").must(t, 200, "job page with a slug")
 	})
+	t.Run("the search takes the company filter of the API", func(t *testing.T) {
+		companyID := regexp.MustCompile(`href="/companies/([^"]+)"`).FindStringSubmatch(anon.get("/jobs/" + jobID).body)
+		if companyID == nil {
+			t.Fatal("no company link")
+		}
+		anon.get("/?company_id="+companyID[1]).must(t, 200, "company filter").has(t, "1 job", `name="company_id" value="`+companyID[1]+`"`)
+		anon.get("/?company_id="+uuid.NewString()).must(t, 200, "another company").has(t, "0 jobs")
+		anon.get("/?company_id=nope").must(t, 400, "bad company filter")
+	})
 	t.Run("the sitemap lists the job", func(t *testing.T) {
 		p := anon.get("/sitemap.xml").must(t, 200, "sitemap")
 		p.has(t, "<urlset", "/jobs/"+jobID+"-")
