@@ -25,8 +25,8 @@ const (
 // GET /v1/jobs, so a search URL of one front door works on the other.
 type searchForm struct {
 	Q, Region, Country, EmploymentType, Seniority, SalaryMin, Currency, Sort, Remote, CompanyID string
-	Tags                                                                             []string
-	Cursor                                                                           string
+	Tags                                                                                        []string
+	Cursor                                                                                      string
 }
 
 // values is the form as query parameters, without the cursor; empty fields are left out.
