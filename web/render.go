@@ -91,6 +91,7 @@ var funcs = template.FuncMap{
 	},
 	"humanize": humanize,
 	"money":    money,
+	"amount":   func(minor int64, currency string) string { return currency + " " + amount(minor, currency) },
 	"join":     strings.Join,
 	"slug":     slug,
 }
