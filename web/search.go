@@ -229,7 +229,6 @@ type searchView struct {
 	Paged                             bool
 	TypeOptions, SeniorityOptions     []option
 	Sorts                             []option
-	Searched                          bool
 	// AlertFields carry the search into the alert form (signed-in candidates).
 	AlertFields url.Values
 	Frequencies []option
@@ -285,20 +284,17 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	view.Paged = form.Cursor != ""
 	view.FirstHref = form.href("cursor", "")
-	view.Searched = len(form.values()) > 0
 	view.AlertFields, view.Frequencies = form.values(), frequencies
 	desc := "Search open jobs by keyword, remote or on site, region, country, type, seniority, salary and tags. Featured jobs first."
 	if form.Q != "" {
 		title = "Jobs matching “" + form.Q + "”"
 	}
-	pg := page{Title: title, Description: desc, Data: view, Script: s.pages.jsPath}
-	if view.Searched || view.Paged {
-		// One canonical home for search engines; filtered pages are not indexed twice.
-		pg.Canonical, pg.NoIndex = s.absURL(r, "/"), view.Paged
-	} else {
-		pg.Canonical = s.absURL(r, "/")
+	// One canonical home for search engines: filtered pages are not indexed apart, and the
+	// pages after the first not at all.
+	pg := page{Title: title, Description: desc, Data: view, Script: s.pages.jsPath, Canonical: s.absURL(r, "/"), NoIndex: view.Paged}
+	if status == http.StatusOK {
+		cachePublic(w, r, time.Minute)
 	}
-	cachePublic(w, r, time.Minute)
 	s.render(w, r, status, "search.html", pg)
 }
 

@@ -33,9 +33,10 @@ func (s Session) SignedIn() bool { return s.ID != "" }
 func (s Session) Employer() bool  { return s.SignedIn() && s.Role == commands.RoleEmployer }
 func (s Session) Candidate() bool { return s.SignedIn() && s.Role == commands.RoleCandidate }
 
-// caller is the command context of a request made in this session.
-func (s Session) caller(r *http.Request) commands.Caller {
-	c := commands.Caller{CorrelationID: r.Header.Get("X-Request-Id")}
+// caller is the command context of a request made in this session (the commands make the
+// correlation id).
+func (s Session) caller(*http.Request) commands.Caller {
+	var c commands.Caller
 	if s.SignedIn() {
 		c.Actor = commands.Actor{Role: s.Role, ID: s.ID}
 	} else {
