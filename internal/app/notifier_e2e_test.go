@@ -57,9 +57,9 @@ func TestEmailsOfAHiringThroughHTTP(t *testing.T) {
 	}
 	ctx := context.Background()
 	for to, subjects := range want {
-		got := mp.WaitForMessages(t, fmt.Sprintf("to:%q", to), len(subjects), 90*time.Second)
+		mp.WaitForMessages(t, fmt.Sprintf("to:%q", to), len(subjects), 90*time.Second)
 		time.Sleep(time.Second) // a duplicate would arrive now
-		got = mp.WaitForMessages(t, fmt.Sprintf("to:%q", to), len(subjects)+1, time.Second)
+		got := mp.WaitForMessages(t, fmt.Sprintf("to:%q", to), len(subjects)+1, time.Second)
 		var have []string
 		for _, msg := range got {
 			have = append(have, msg.Subject)
@@ -80,6 +80,15 @@ func TestEmailsOfAHiringThroughHTTP(t *testing.T) {
 		sort.Strings(subjects)
 		if strings.Join(have, "\n") != strings.Join(subjects, "\n") {
 			t.Errorf("%s received:\n  %s\nwant each once:\n  %s", to, strings.Join(have, "\n  "), strings.Join(subjects, "\n  "))
+		}
+	}
+
+	_, _, metrics := get(t, m.URL()+"/metrics")
+	for _, want := range []string{`jobboard_notifier_sent_total{template="application_received"} 1`,
+		`jobboard_notifier_outbox_messages{state="sent"} 8`, `jobboard_notifier_outbox_messages{state="dead"} 0`,
+		"jobboard_notifier_send_seconds_count 8"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 }
