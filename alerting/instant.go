@@ -119,14 +119,17 @@ func (m *Matcher) Match(ctx context.Context, events []projections.Event) (int, e
 	if err := m.store.WaitForStreams(ctx, readmodels.JobSearchProjection, m.cfg.SearchWait, positions...); err != nil {
 		return 0, projections.Transient(fmt.Errorf("%s: wait for the job search: %w", m.Name(), err))
 	}
+	t0 := time.Now()
 	alerts, err := m.store.ActiveAlerts(ctx, domain.AlertFrequencyInstant.String(), m.cfg.Now())
 	if err != nil {
 		return 0, projections.Transient(fmt.Errorf("%s: %w", m.Name(), err))
 	}
+	t1 := time.Now()
 	matches, err := m.store.MatchAlerts(ctx, alerts, readmodels.JobScope{IDs: ids})
 	if err != nil {
 		return 0, projections.Transient(fmt.Errorf("%s: %w", m.Name(), err))
 	}
+	t2 := time.Now()
 	var msgs []notifier.Message
 	for _, a := range alerts {
 		for _, j := range matches[a.ID].Jobs {
@@ -141,6 +144,8 @@ func (m *Matcher) Match(ctx context.Context, events []projections.Event) (int, e
 	if err := enqueue(ctx, m.pool, msgs); err != nil {
 		return 0, projections.Transient(fmt.Errorf("%s: %w", m.Name(), err))
 	}
+	m.cfg.Logger.Info("instant alerts matched", "jobs", len(ids), "alerts", len(alerts), "emails", len(msgs),
+		"load", t1.Sub(t0), "match", t2.Sub(t1), "enqueue", time.Since(t2))
 	return len(msgs), nil
 }
 
