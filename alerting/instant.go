@@ -87,8 +87,10 @@ func (m *Matcher) Name() string { return MatcherName }
 func (m *Matcher) StreamTypes() []string { return []string{domain.StreamTypeJob} }
 
 type publication struct {
-	eventID     string
-	publishedAt time.Time
+	eventID string
+	// recordedAt is when the publication was recorded: an alert saved after it does not
+	// announce the job (its PublishedAt is the payment provider's time, which may be earlier).
+	recordedAt time.Time
 }
 
 // Apply matches the batch's publications and enqueues their e-mails.
@@ -110,7 +112,7 @@ func (m *Matcher) Match(ctx context.Context, events []projections.Event) (int, e
 		if _, seen := pubs[p.JobID]; !seen {
 			ids = append(ids, p.JobID)
 		}
-		pubs[p.JobID] = publication{eventID: ev.EventID.String(), publishedAt: p.PublishedAt}
+		pubs[p.JobID] = publication{eventID: ev.EventID.String(), recordedAt: ev.RecordedAt}
 		positions = append(positions, readmodels.StreamVersion{StreamID: ev.StreamID, Version: ev.StreamVersion})
 	}
 	if len(ids) == 0 {
@@ -134,7 +136,7 @@ func (m *Matcher) Match(ctx context.Context, events []projections.Event) (int, e
 	for _, a := range alerts {
 		for _, j := range matches[a.ID].Jobs {
 			pub, ok := pubs[j.ID]
-			if !ok || a.CreatedAt.After(pub.publishedAt) {
+			if !ok || a.CreatedAt.After(pub.recordedAt) {
 				continue // an alert saved after the publication announces older jobs in no e-mail
 			}
 			msgs = append(msgs, m.mailer.message(notifier.Key(pub.eventID, TemplateJobAlert, a.ID), a,
