@@ -200,13 +200,14 @@ type JobScope struct {
 	PublishedUntil time.Time
 }
 
-// MaxAlertJobs is the number of jobs an alert match returns (the newest); Total counts
-// them all.
+// MaxAlertJobs is the number of jobs a match over a period returns (the first in the order
+// of sort=newest); Total counts them all. A scope of ids returns every match.
 const MaxAlertJobs = 20
 
 // AlertJobs are the jobs of a scope one alert's search lists.
 type AlertJobs struct {
-	// Jobs are the first MaxAlertJobs matching jobs in the order of GET /v1/jobs?sort=newest.
+	// Jobs are the matching jobs in the order of GET /v1/jobs?sort=newest: all of a scope of
+	// ids, the first MaxAlertJobs of a period.
 	Jobs []SearchItem
 	// Total counts every matching job of the scope.
 	Total int64
@@ -278,6 +279,11 @@ func (s *Store) MatchAlerts(ctx context.Context, alerts []Alert, scope JobScope)
 		}
 		keys = slices.DeleteFunc(keys, func(k string) bool { return !mayList(criteria[k], docs) })
 	}
+	// A period's digest shows the first MaxAlertJobs; just-published jobs are all announced.
+	size := MaxAlertJobs
+	if len(scope.IDs) > 0 {
+		size = len(scope.IDs)
+	}
 	for start := 0; start < len(keys); start += matchBatch {
 		batch := keys[start:min(start+matchBatch, len(keys))]
 		var body bytes.Buffer
@@ -289,7 +295,7 @@ func (s *Store) MatchAlerts(ctx context.Context, alerts []Alert, scope JobScope)
 				"query": AlertQuery(p, scope, now),
 				// The order of GET /v1/jobs?sort=newest: featured jobs first, then the newest.
 				"sort":             searchSort(SortNewest),
-				"size":             MaxAlertJobs,
+				"size":             size,
 				"track_total_hits": true,
 				"_source":          []string{"id", "title", "company", "location", "salary", "tags", "employment_type", "seniority", "featured", "published_at", "expires_at"},
 			}); err != nil {
