@@ -24,7 +24,7 @@ const signingKey = "signing-key-for-alerting-tests-0123456789"
 
 // board is a database and search index with the projections applied as the events come.
 type board struct {
-	t      *testing.T
+	t      testing.TB
 	pool   *pgxpool.Pool
 	store  *readmodels.Store
 	h      *projectionstest.History
@@ -34,7 +34,7 @@ type board struct {
 	done   int // events of h already projected
 }
 
-func newBoard(t *testing.T, start time.Time) *board {
+func newBoard(t testing.TB, start time.Time) *board {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, testenv.NewDatabase(t))
@@ -95,7 +95,7 @@ func (b *board) alert(candidate, frequency string, c domain.AlertCriteria, at ti
 	return id
 }
 
-func mustFrequency(t *testing.T, s string) domain.AlertFrequency {
+func mustFrequency(t testing.TB, s string) domain.AlertFrequency {
 	f, err := domain.ParseAlertFrequency(s)
 	if err != nil {
 		t.Fatal(err)

@@ -87,8 +87,10 @@ func (m *Matcher) Name() string { return MatcherName }
 func (m *Matcher) StreamTypes() []string { return []string{domain.StreamTypeJob} }
 
 type publication struct {
-	eventID     string
-	publishedAt time.Time
+	eventID string
+	// recordedAt is when the publication was recorded: an alert saved after it does not
+	// announce the job (its PublishedAt is the payment provider's time, which may be earlier).
+	recordedAt time.Time
 }
 
 // Apply matches the batch's publications and enqueues their e-mails.
@@ -110,7 +112,7 @@ func (m *Matcher) Match(ctx context.Context, events []projections.Event) (int, e
 		if _, seen := pubs[p.JobID]; !seen {
 			ids = append(ids, p.JobID)
 		}
-		pubs[p.JobID] = publication{eventID: ev.EventID.String(), publishedAt: p.PublishedAt}
+		pubs[p.JobID] = publication{eventID: ev.EventID.String(), recordedAt: ev.RecordedAt}
 		positions = append(positions, readmodels.StreamVersion{StreamID: ev.StreamID, Version: ev.StreamVersion})
 	}
 	if len(ids) == 0 {
@@ -119,19 +121,22 @@ func (m *Matcher) Match(ctx context.Context, events []projections.Event) (int, e
 	if err := m.store.WaitForStreams(ctx, readmodels.JobSearchProjection, m.cfg.SearchWait, positions...); err != nil {
 		return 0, projections.Transient(fmt.Errorf("%s: wait for the job search: %w", m.Name(), err))
 	}
+	t0 := time.Now()
 	alerts, err := m.store.ActiveAlerts(ctx, domain.AlertFrequencyInstant.String(), m.cfg.Now())
 	if err != nil {
 		return 0, projections.Transient(fmt.Errorf("%s: %w", m.Name(), err))
 	}
+	t1 := time.Now()
 	matches, err := m.store.MatchAlerts(ctx, alerts, readmodels.JobScope{IDs: ids})
 	if err != nil {
 		return 0, projections.Transient(fmt.Errorf("%s: %w", m.Name(), err))
 	}
+	t2 := time.Now()
 	var msgs []notifier.Message
 	for _, a := range alerts {
 		for _, j := range matches[a.ID].Jobs {
 			pub, ok := pubs[j.ID]
-			if !ok || a.CreatedAt.After(pub.publishedAt) {
+			if !ok || a.CreatedAt.After(pub.recordedAt) {
 				continue // an alert saved after the publication announces older jobs in no e-mail
 			}
 			msgs = append(msgs, m.mailer.message(notifier.Key(pub.eventID, TemplateJobAlert, a.ID), a,
@@ -141,6 +146,8 @@ func (m *Matcher) Match(ctx context.Context, events []projections.Event) (int, e
 	if err := enqueue(ctx, m.pool, msgs); err != nil {
 		return 0, projections.Transient(fmt.Errorf("%s: %w", m.Name(), err))
 	}
+	m.cfg.Logger.Info("instant alerts matched", "jobs", len(ids), "alerts", len(alerts), "emails", len(msgs),
+		"load", t1.Sub(t0), "match", t2.Sub(t1), "enqueue", time.Since(t2))
 	return len(msgs), nil
 }
 

@@ -12,7 +12,7 @@ import (
 
 // AlertCounter counts a candidate's live alerts, for the cap on alerts per candidate. It
 // reads the alerts projection, so the cap is soft: a burst of concurrent creations may pass
-// it by a few (docs/adr/0007-job-alerts.md explains why that is enough).
+// it by a few (docs/adr/0008-job-alerts.md explains why that is enough).
 type AlertCounter interface {
 	LiveAlerts(ctx context.Context, candidateID string) (int, error)
 }

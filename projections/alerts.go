@@ -25,7 +25,7 @@ type AlertsConfig struct {
 // AlertsProjector builds the alerts projection: the alerts and e-mail preferences tables.
 // Each row belongs to one stream, so per-stream version checks make it idempotent. The
 // alerts' searches are not stored as queries: the matcher builds each from the criteria
-// with the search's own query builder when it runs (docs/adr/0007-job-alerts.md).
+// with the search's own query builder when it runs (docs/adr/0008-job-alerts.md).
 type AlertsProjector struct {
 	pool *pgxpool.Pool
 	cfg  AlertsConfig

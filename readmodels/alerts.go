@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -198,13 +200,14 @@ type JobScope struct {
 	PublishedUntil time.Time
 }
 
-// MaxAlertJobs is the number of jobs an alert match returns (the newest); Total counts
-// them all.
+// MaxAlertJobs is the number of jobs a match over a period returns (the first in the order
+// of sort=newest); Total counts them all. A scope of ids returns every match.
 const MaxAlertJobs = 20
 
 // AlertJobs are the jobs of a scope one alert's search lists.
 type AlertJobs struct {
-	// Jobs are the first MaxAlertJobs matching jobs in the order of GET /v1/jobs?sort=newest.
+	// Jobs are the matching jobs in the order of GET /v1/jobs?sort=newest: all of a scope of
+	// ids, the first MaxAlertJobs of a period.
 	Jobs []SearchItem
 	// Total counts every matching job of the scope.
 	Total int64
@@ -266,6 +269,21 @@ func (s *Store) MatchAlerts(ctx context.Context, alerts []Alert, scope JobScope)
 	}
 	now := s.cfg.Now()
 	out := map[string]AlertJobs{}
+	if len(scope.IDs) > 0 {
+		// A few jobs just published: most alerts cannot list any of them for a plain filter
+		// (a tag, a country, a seniority the jobs do not have). Those are left out before
+		// any search; the searches decide for the others.
+		docs, err := s.scopeDocs(ctx, scope.IDs, now)
+		if err != nil {
+			return nil, err
+		}
+		keys = slices.DeleteFunc(keys, func(k string) bool { return !mayList(criteria[k], docs) })
+	}
+	// A period's digest shows the first MaxAlertJobs; just-published jobs are all announced.
+	size := MaxAlertJobs
+	if len(scope.IDs) > 0 {
+		size = len(scope.IDs)
+	}
 	for start := 0; start < len(keys); start += matchBatch {
 		batch := keys[start:min(start+matchBatch, len(keys))]
 		var body bytes.Buffer
@@ -277,7 +295,7 @@ func (s *Store) MatchAlerts(ctx context.Context, alerts []Alert, scope JobScope)
 				"query": AlertQuery(p, scope, now),
 				// The order of GET /v1/jobs?sort=newest: featured jobs first, then the newest.
 				"sort":             searchSort(SortNewest),
-				"size":             MaxAlertJobs,
+				"size":             size,
 				"track_total_hits": true,
 				"_source":          []string{"id", "title", "company", "location", "salary", "tags", "employment_type", "seniority", "featured", "published_at", "expires_at"},
 			}); err != nil {
@@ -354,4 +372,75 @@ func (s *Store) ActiveAlerts(ctx context.Context, frequency string, createdBefor
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// scopeDocs are the listed jobs among ids, with the fields the filters of a search read.
+func (s *Store) scopeDocs(ctx context.Context, ids []string, now time.Time) ([]JobDocument, error) {
+	filter := append(listedFilter(now), obj{"terms": obj{"id": ids}})
+	body, err := json.Marshal(obj{"query": obj{"bool": obj{"filter": filter}}, "size": len(ids),
+		"_source": []string{"id", "company.id", "location", "salary", "salary_yearly", "tags", "employment_type", "seniority"}})
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.es.Search(s.es.Search.WithContext(ctx), s.es.Search.WithIndex(s.cfg.SearchAlias), s.es.Search.WithBody(bytes.NewReader(body)))
+	if err != nil {
+		return nil, fmt.Errorf("jobs to match: %w", err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("jobs to match: %w", err)
+	}
+	if res.IsError() {
+		return nil, fmt.Errorf("jobs to match: %s: %s", res.Status(), raw)
+	}
+	var sr struct {
+		Hits struct {
+			Hits []struct {
+				Source JobDocument `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := json.Unmarshal(raw, &sr); err != nil {
+		return nil, fmt.Errorf("decode jobs to match: %w", err)
+	}
+	out := make([]JobDocument, len(sr.Hits.Hits))
+	for i, h := range sr.Hits.Hits {
+		out[i] = h.Source
+	}
+	return out, nil
+}
+
+// mayList is false when the plain filters of c (everything but q) exclude every one of
+// docs, true otherwise: the term and range filters of criteriaQuery, read the same way
+// (tags lower-case, country and currency upper-case, regions as written). It may only skip
+// certain non-matches; TestAlertMatchesExactlyWhatTheSearchLists holds it to that.
+func mayList(c AlertCriteria, docs []JobDocument) bool {
+	for _, d := range docs {
+		if listsByFilters(c, d) {
+			return true
+		}
+	}
+	return false
+}
+
+func listsByFilters(c AlertCriteria, d JobDocument) bool {
+	for _, t := range c.Tags {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t != "" && !slices.ContainsFunc(d.Tags, func(dt string) bool { return strings.ToLower(dt) == t }) {
+			return false
+		}
+	}
+	switch {
+	case c.Remote != nil && d.Location.Remote != *c.Remote,
+		c.Region != "" && !slices.Contains(d.Location.Regions, c.Region),
+		c.Country != "" && !slices.Contains(d.Location.Countries, strings.ToUpper(c.Country)),
+		c.EmploymentType != "" && d.EmploymentType != c.EmploymentType,
+		c.Seniority != "" && d.Seniority != c.Seniority,
+		c.Currency != "" && (d.Salary == nil || d.Salary.Currency != strings.ToUpper(c.Currency)),
+		c.SalaryMin > 0 && (d.SalaryYearly == nil || d.SalaryYearly.Max < c.SalaryMin),
+		c.CompanyID != "" && d.Company.ID != c.CompanyID:
+		return false
+	}
+	return true
 }
