@@ -83,12 +83,6 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
-	"isodate": func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339)
-	},
 	"humanize": humanize,
 	"money":    money,
 	"amount":   func(minor int64, currency string) string { return currency + " " + amount(minor, currency) },
@@ -121,7 +115,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if !ok {
 		s.log.Error("web: no such template", "template", name)
 		status, t = http.StatusInternalServerError, s.pages.byName["error.html"]
-		p = page{Title: "Something went wrong", NoIndex: true, Data: errorView{Status: status, Message: "We could not show this page."}}
+		p = page{Title: "Something went wrong", NoIndex: true, Data: errorView{Message: "We could not show this page."}}
 	}
 	p.Session = sessionFrom(r.Context())
 	p.CSS = s.pages.cssPath
@@ -175,13 +169,12 @@ var notices = map[string]string{
 }
 
 type errorView struct {
-	Status  int
 	Message string
 }
 
 // renderError writes our own error page.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	s.render(w, r, status, "error.html", page{Title: title, NoIndex: true, Data: errorView{Status: status, Message: message}})
+	s.render(w, r, status, "error.html", page{Title: title, NoIndex: true, Data: errorView{Message: message}})
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
