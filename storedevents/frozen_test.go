@@ -27,6 +27,17 @@ import (
 // (describeAggregate), both by that code (repository.Decode) from this very export. Never
 // regenerate them: they are the history that must keep decoding.
 
+// addedAfterFrozenHistory are the event types that did not exist when the frozen history
+// was written: TestStoredShapes pins their shapes instead.
+var addedAfterFrozenHistory = map[string]bool{
+	domain.EventAlertCreated:           true,
+	domain.EventAlertDeleted:           true,
+	domain.EventCandidateEmailPrefsSet: true,
+	domain.EventCompanyEmailPrefsSet:   true,
+	domain.EventSignInLinkRequested:    true,
+	domain.EventSignInLinkUsed:         true,
+}
+
 func readGz(t *testing.T, name string) []byte {
 	t.Helper()
 	f, err := os.Open(name)
@@ -128,6 +139,9 @@ func TestFrozenSeedHistoryDecodesUnchanged(t *testing.T) {
 		t.Fatalf("%d events read, %d bytes of decoded events left", n, len(decoded))
 	}
 	for _, name := range domain.EventTypes() {
+		if addedAfterFrozenHistory[name] {
+			continue
+		}
 		if !versions[name+" v1"] && !versions[name+" v2"] {
 			t.Errorf("the frozen history has no %s", name)
 		}

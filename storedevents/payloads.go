@@ -38,6 +38,23 @@ type CandidateTokenRotatedV1 struct {
 	RotatedAt   time.Time `json:"rotated_at"`
 }
 
+// SignInLinkRequestedV1 is "sign_in.link_requested" v1: the link's id is its nonce; the
+// signature of the e-mailed link is never stored.
+type SignInLinkRequestedV1 struct {
+	LinkID      string    `json:"link_id"`
+	Role        string    `json:"role"`
+	AccountID   string    `json:"account_id"`
+	Email       string    `json:"email"`
+	RequestedAt time.Time `json:"requested_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// SignInLinkUsedV1 is "sign_in.link_used" v1.
+type SignInLinkUsedV1 struct {
+	LinkID string    `json:"link_id"`
+	UsedAt time.Time `json:"used_at"`
+}
+
 // JobDetailsV1 is a job's details inside job.posted v1 and v2 and job.details_changed v1.
 type JobDetailsV1 struct {
 	Title          string     `json:"title"`
@@ -203,4 +220,51 @@ type ApplicationWithdrawnV1 struct {
 	CandidateID   string    `json:"candidate_id"`
 	From          string    `json:"from"`
 	WithdrawnAt   time.Time `json:"withdrawn_at"`
+}
+
+// AlertCriteriaV1 is the saved search inside alert.created v1: the parameters of
+// GET /v1/jobs by their query-string names.
+type AlertCriteriaV1 struct {
+	Q              string   `json:"q,omitempty"`
+	Tags           []string `json:"tags,omitempty"`
+	Remote         *bool    `json:"remote,omitempty"`
+	Region         string   `json:"region,omitempty"`
+	Country        string   `json:"country,omitempty"`
+	EmploymentType string   `json:"employment_type,omitempty"`
+	Seniority      string   `json:"seniority,omitempty"`
+	SalaryMin      int64    `json:"salary_min,omitempty"`
+	Currency       string   `json:"currency,omitempty"`
+	CompanyID      string   `json:"company_id,omitempty"`
+	Sort           string   `json:"sort,omitempty"`
+}
+
+// AlertCreatedV1 is "alert.created" v1.
+type AlertCreatedV1 struct {
+	AlertID     string          `json:"alert_id"`
+	CandidateID string          `json:"candidate_id"`
+	Criteria    AlertCriteriaV1 `json:"criteria"`
+	Frequency   string          `json:"frequency"`
+	CreatedAt   time.Time       `json:"created_at"`
+}
+
+// AlertDeletedV1 is "alert.deleted" v1.
+type AlertDeletedV1 struct {
+	AlertID     string    `json:"alert_id"`
+	CandidateID string    `json:"candidate_id"`
+	Reason      string    `json:"reason"`
+	DeletedAt   time.Time `json:"deleted_at"`
+}
+
+// CandidateEmailPreferencesSetV1 is "candidate.email_preferences_set" v1.
+type CandidateEmailPreferencesSetV1 struct {
+	CandidateID string    `json:"candidate_id"`
+	Off         []string  `json:"off"`
+	SetAt       time.Time `json:"set_at"`
+}
+
+// CompanyEmailPreferencesSetV1 is "company.email_preferences_set" v1.
+type CompanyEmailPreferencesSetV1 struct {
+	CompanyID string    `json:"company_id"`
+	Off       []string  `json:"off"`
+	SetAt     time.Time `json:"set_at"`
 }

@@ -7,7 +7,9 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 
+	"github.com/jobboard/jobboard/alerting"
 	"github.com/jobboard/jobboard/bus"
+	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/notifier"
 	"github.com/jobboard/jobboard/projections"
 )
@@ -62,10 +64,11 @@ func (c Config) validateMail() []error {
 }
 
 // NotifierRules are the rules of the messages the notifier sends: one place to add a
-// message's rule.
-func NotifierRules() *notifier.Rules {
+// message's rule. signingKey signs the e-mailed sign-in links (SIGNING_KEY).
+func NotifierRules(signingKey []byte) *notifier.Rules {
 	r := &notifier.Rules{}
 	notifier.BuiltinRules(r)
+	r.On(domain.EventSignInLinkRequested, signInLinkRule(signingKey))
 	return r
 }
 
@@ -80,7 +83,7 @@ func (m *Main) startNotifier(ctx context.Context) error {
 		return fmt.Errorf("dead-letter publisher: %w", err)
 	}
 	m.closers = append(m.closers, dlq.Close)
-	consumer, err := notifier.NewConsumer(m.pool, notifier.ConsumerConfig{Rules: NotifierRules()})
+	consumer, err := notifier.NewConsumer(m.pool, notifier.ConsumerConfig{Rules: NotifierRules([]byte(m.cfg.SigningKey))})
 	if err != nil {
 		return err
 	}
@@ -107,10 +110,15 @@ func (m *Main) startNotifier(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	prefs, err := m.alertsStore() // the recipients' e-mail preferences
+	if err != nil {
+		return err
+	}
 	sender, err := notifier.NewSender(m.pool, notifier.SenderConfig{
 		SMTP: smtp, From: m.cfg.MailFrom, BaseURL: m.cfg.PublicBaseURL,
 		Workers: m.cfg.MailWorkers, MaxAttempts: m.cfg.MailMaxAttempts, Lease: m.cfg.MailClaimLease,
 		Metrics: metrics, Logger: m.log,
+		Suppressed: alerting.Suppressed(prefs),
 	})
 	if err != nil {
 		return err

@@ -36,7 +36,7 @@ func TestNotifierProcessKilledMidBatchEveryMessageArrivesResendsKeepTheirMessage
 	if err := h.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
 		t.Fatal(err)
 	}
-	rules := app.NotifierRules()
+	rules := app.NotifierRules([]byte(cfg.SigningKey))
 	want := map[string]bool{}
 	read := 0
 	for after, deadline := (eventstore.Position{}), time.Now().Add(time.Minute); read < total; {

@@ -27,7 +27,7 @@ const (
 )
 
 // AllRoles is every role, the default.
-var AllRoles = []string{RoleAPI, RoleRelay, RoleProjectors, RoleScheduler, RoleNotifier}
+var AllRoles = []string{RoleAPI, RoleRelay, RoleProjectors, RoleScheduler, RoleNotifier, RoleWeb}
 
 func validateRoles(roles []string) error {
 	if len(roles) == 0 {
