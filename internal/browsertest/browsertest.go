@@ -10,6 +10,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -153,10 +154,19 @@ func run[T any](b *Browser, what string, a chromedp.Action[T]) T {
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
-		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
-		b.t.Fatalf("browsertest: %s (page %s): %v", what, loc, err)
+		b.t.Fatalf("browsertest: %s: %v\n%s", what, err, b.describePage())
 	}
 	return v
+}
+
+// describePage is the current page's address and the start of its text, for a failure
+// message: what the test saw instead of what it waited for.
+func (b *Browser) describePage() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ""`))
+	return "page " + loc + ":\n" + text
 }
 
 // Do runs chromedp actions in order, failing the test on the first error.
@@ -183,8 +193,7 @@ func (b *Browser) Submit(selector string) int64 {
 	defer cancel()
 	res, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(selector)))
 	if err != nil {
-		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
-		b.t.Fatalf("browsertest: submit %s (page %s): %v", selector, loc, err)
+		b.t.Fatalf("browsertest: submit %s: %v\n%s", selector, err, b.describePage())
 	}
 	return statusOf(res)
 }
@@ -196,11 +205,23 @@ func statusOf(res *network.Response) int64 {
 	return res.Status
 }
 
-// Fill sets the value of each field, keyed by CSS selector (inputs, textareas and selects).
+// Fill sets the value of each field, keyed by CSS selector (inputs, textareas and selects),
+// as typing would: the input and change events fire.
 func (b *Browser) Fill(fields map[string]string) {
 	b.t.Helper()
 	for sel, v := range fields {
-		run(b, "fill "+sel, chromedp.SetValue(chromedp.CSS(sel), v))
+		run(b, "wait for "+sel, chromedp.WaitReady(chromedp.CSS(sel)))
+		sj, _ := json.Marshal(sel)
+		vj, _ := json.Marshal(v)
+		ok := run(b, "fill "+sel, chromedp.Evaluate[bool](`(() => { const el = document.querySelector(`+string(sj)+`);
+  if (!el) return false;
+  el.value = `+string(vj)+`;
+  el.dispatchEvent(new Event('input', {bubbles: true}));
+  el.dispatchEvent(new Event('change', {bubbles: true}));
+  return true; })()`))
+		if !ok {
+			b.t.Fatalf("browsertest: no field %s\n%s", sel, b.describePage())
+		}
 	}
 }
 
@@ -213,7 +234,8 @@ func (b *Browser) Text(selector string) string {
 // Has reports whether an element matches selector now (no waiting).
 func (b *Browser) Has(selector string) bool {
 	b.t.Helper()
-	return run(b, "look for "+selector, chromedp.Evaluate[bool](fmt.Sprintf("document.querySelector(%q) !== null", selector)))
+	sj, _ := json.Marshal(selector)
+	return run(b, "look for "+selector, chromedp.Evaluate[bool]("document.querySelector("+string(sj)+") !== null"))
 }
 
 // Attr is an attribute of the first element matching selector ("" when absent).
@@ -241,11 +263,10 @@ func (b *Browser) WaitFor(expression string, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(b.ctx, timeout)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[any](expression, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
 		if errors.Is(err, context.DeadlineExceeded) {
-			b.t.Fatalf("browsertest: %s was not true within %s (page %s)", expression, timeout, loc)
+			b.t.Fatalf("browsertest: %s was not true within %s\n%s", expression, timeout, b.describePage())
 		}
-		b.t.Fatalf("browsertest: waiting for %s (page %s): %v", expression, loc, err)
+		b.t.Fatalf("browsertest: waiting for %s: %v\n%s", expression, err, b.describePage())
 	}
 }
 
