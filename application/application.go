@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -36,6 +37,9 @@ type Commands struct {
 	ConfirmListingPayment   Handler[commands.ConfirmListingPayment, commands.Result]
 	FailListingPayment      Handler[commands.FailListingPayment, commands.Result]
 	RotateToken             Handler[commands.RotateToken, commands.RotatedToken]
+	// RequestSignInLink and UseSignInLink are the web's passwordless sign-in.
+	RequestSignInLink Handler[commands.RequestSignInLink, commands.SignInLinkRequested]
+	UseSignInLink     Handler[commands.UseSignInLink, commands.Result]
 }
 
 // CommandsConfig is what the command handlers are built from.
@@ -46,6 +50,10 @@ type CommandsConfig struct {
 	IDs     commands.IDGenerator
 	Prices  commands.ListingPrices
 	Logger  *slog.Logger
+	// Accounts finds accounts by e-mail address (sign-in links).
+	Accounts commands.AccountLookup
+	// SignInLinkTTL is how long a sign-in link works; 0 is commands.DefaultSignInLinkTTL.
+	SignInLinkTTL time.Duration
 }
 
 // NewCommands builds every command handler.
@@ -82,6 +90,10 @@ func NewCommands(c CommandsConfig) (*Commands, error) {
 	must(err)
 	out.RotateToken, err = commands.NewRotateTokenHandler(c.Store, c.Clock, c.IDs)
 	must(err)
+	out.RequestSignInLink, err = commands.NewRequestSignInLinkHandler(c.Store, c.Accounts, c.Clock, c.IDs, c.SignInLinkTTL)
+	must(err)
+	out.UseSignInLink, err = commands.NewUseSignInLinkHandler(c.Store, c.Clock, c.IDs)
+	must(err)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("command handlers: %w", errors.Join(errs...))
 	}
@@ -114,6 +126,8 @@ func Decorate(a Application, reg prometheus.Registerer, log *slog.Logger) (Appli
 			ConfirmListingPayment:   command(d, "ConfirmListingPayment", c.ConfirmListingPayment),
 			FailListingPayment:      command(d, "FailListingPayment", c.FailListingPayment),
 			RotateToken:             command(d, "RotateToken", c.RotateToken),
+			RequestSignInLink:       command(d, "RequestSignInLink", c.RequestSignInLink),
+			UseSignInLink:           command(d, "UseSignInLink", c.UseSignInLink),
 		}
 	}
 	if q := a.Queries; q != nil {

@@ -22,6 +22,7 @@ const (
 	StreamTypeCandidate   = "candidate"
 	StreamTypeJob         = "job"
 	StreamTypeApplication = "application"
+	StreamTypeSignInLink  = "sign_in"
 )
 
 // Stored event names. Never change one: add a new name or a new schema version instead.
@@ -43,6 +44,8 @@ const (
 	EventApplicationWithdrawn     = "application.withdrawn"
 	EventCompanyTokenRotated      = "company.token_rotated"
 	EventCandidateTokenRotated    = "candidate.token_rotated"
+	EventSignInLinkRequested      = "sign_in.link_requested"
+	EventSignInLinkUsed           = "sign_in.link_used"
 )
 
 type eventKind struct {
@@ -68,6 +71,8 @@ var eventKinds = map[string]eventKind{
 	EventApplicationWithdrawn:     {StreamTypeApplication, func() Event { return &ApplicationWithdrawn{} }},
 	EventCompanyTokenRotated:      {StreamTypeCompany, func() Event { return &CompanyTokenRotated{} }},
 	EventCandidateTokenRotated:    {StreamTypeCandidate, func() Event { return &CandidateTokenRotated{} }},
+	EventSignInLinkRequested:      {StreamTypeSignInLink, func() Event { return &SignInLinkRequested{} }},
+	EventSignInLinkUsed:           {StreamTypeSignInLink, func() Event { return &SignInLinkUsed{} }},
 }
 
 // NewEvent returns a pointer to a zero event of the stored type; false for a type this

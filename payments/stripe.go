@@ -199,3 +199,14 @@ func (s slogLeveled) Debugf(format string, v ...any) { s.l.Debug(fmt.Sprintf(for
 func (s slogLeveled) Infof(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s slogLeveled) Warnf(format string, v ...any)  { s.l.Warn(fmt.Sprintf(format, v...)) }
 func (s slogLeveled) Errorf(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
+
+// ConfirmTestPayment confirms an intent with Stripe's test card (pm_card_visa): what a
+// customer's browser does through Stripe.js, done by the server for the test-mode payment
+// page (DEV_MODE, stripe-mock). Never used with a live key.
+func (g *StripeGateway) ConfirmTestPayment(ctx context.Context, id string) error {
+	_, err := g.sc.V1PaymentIntents.Confirm(ctx, id, &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String("pm_card_visa")})
+	if err != nil {
+		return g.translate(ctx, err)
+	}
+	return nil
+}

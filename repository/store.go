@@ -177,3 +177,17 @@ func (s *Store) ClaimDueListings(ctx context.Context, now time.Time, limit int, 
 	}
 	return ids, nil
 }
+
+// ClaimHolder is the stream holding the unique claim (scope, key): the account registered
+// with an e-mail address (commands.AccountLookup).
+func (s *Store) ClaimHolder(ctx context.Context, scope, key string) (string, bool, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT stream_id FROM unique_claims WHERE scope = $1 AND key = $2`, scope, key).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("claim holder %s: %w", scope, err)
+	}
+	return id, true, nil
+}

@@ -72,6 +72,22 @@ var codecs = map[string]codec{
 			e := domain.CandidateTokenRotated(p)
 			return &e, nil
 		}),
+	domain.EventSignInLinkRequested: typed(1,
+		func(e *domain.SignInLinkRequested) (SignInLinkRequestedV1, error) {
+			return SignInLinkRequestedV1(*e), nil
+		},
+		func(p SignInLinkRequestedV1) (*domain.SignInLinkRequested, error) {
+			e := domain.SignInLinkRequested(p)
+			return &e, nil
+		}),
+	domain.EventSignInLinkUsed: typed(1,
+		func(e *domain.SignInLinkUsed) (SignInLinkUsedV1, error) {
+			return SignInLinkUsedV1(*e), nil
+		},
+		func(p SignInLinkUsedV1) (*domain.SignInLinkUsed, error) {
+			e := domain.SignInLinkUsed(p)
+			return &e, nil
+		}),
 	domain.EventJobPosted: withUpcasters(typed(2,
 		func(e *domain.JobPosted) (JobPostedV2, error) {
 			return JobPostedV2{JobID: e.JobID, CompanyID: e.CompanyID, Details: storedDetails(e.Details), DraftedAt: e.PostedAt}, nil

@@ -27,6 +27,13 @@ import (
 // (describeAggregate), both by that code (repository.Decode) from this very export. Never
 // regenerate them: they are the history that must keep decoding.
 
+// newerThanFrozenHistory are the event types added after the frozen history was written
+// (their shapes are guarded by testdata/encoded.golden only).
+var newerThanFrozenHistory = map[string]bool{
+	domain.EventSignInLinkRequested: true,
+	domain.EventSignInLinkUsed:      true,
+}
+
 func readGz(t *testing.T, name string) []byte {
 	t.Helper()
 	f, err := os.Open(name)
@@ -128,6 +135,9 @@ func TestFrozenSeedHistoryDecodesUnchanged(t *testing.T) {
 		t.Fatalf("%d events read, %d bytes of decoded events left", n, len(decoded))
 	}
 	for _, name := range domain.EventTypes() {
+		if newerThanFrozenHistory[name] {
+			continue
+		}
 		if !versions[name+" v1"] && !versions[name+" v2"] {
 			t.Errorf("the frozen history has no %s", name)
 		}

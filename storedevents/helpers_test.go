@@ -70,6 +70,8 @@ func fixedEvents(t testing.TB) []domain.Event {
 		&domain.ApplicationStatusChanged{ApplicationID: app, JobID: job, CompanyID: company, CandidateID: candidate,
 			From: domain.ApplicationStatusSubmitted, To: domain.ApplicationStatusReviewing, ChangedAt: later},
 		&domain.ApplicationWithdrawn{ApplicationID: app, JobID: job, CompanyID: company, CandidateID: candidate, From: domain.ApplicationStatusReviewing, WithdrawnAt: later},
+		&domain.SignInLinkRequested{LinkID: "0195a1b2-0000-7000-8000-000000000005", Role: domain.SignInRoleCandidate, AccountID: candidate, Email: "ada@example.com", RequestedAt: at, ExpiresAt: later},
+		&domain.SignInLinkUsed{LinkID: "0195a1b2-0000-7000-8000-000000000005", UsedAt: at},
 	}
 }
 

@@ -38,6 +38,23 @@ type CandidateTokenRotatedV1 struct {
 	RotatedAt   time.Time `json:"rotated_at"`
 }
 
+// SignInLinkRequestedV1 is "sign_in.link_requested" v1: the link's id is its nonce; the
+// signature of the e-mailed link is never stored.
+type SignInLinkRequestedV1 struct {
+	LinkID      string    `json:"link_id"`
+	Role        string    `json:"role"`
+	AccountID   string    `json:"account_id"`
+	Email       string    `json:"email"`
+	RequestedAt time.Time `json:"requested_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// SignInLinkUsedV1 is "sign_in.link_used" v1.
+type SignInLinkUsedV1 struct {
+	LinkID string    `json:"link_id"`
+	UsedAt time.Time `json:"used_at"`
+}
+
 // JobDetailsV1 is a job's details inside job.posted v1 and v2 and job.details_changed v1.
 type JobDetailsV1 struct {
 	Title          string     `json:"title"`

@@ -75,7 +75,7 @@ var settings = []setting{
 	{"OPERATOR_TOKENS", "operator-tokens", "", "operators with a token each, `name=token,name=token` (names: 1 to 32 of a-z 0-9 _ -; tokens ≥ 32 characters, all distinct); events record the actor `operator:<name>`", operators},
 	{"SIGNING_KEY", "signing-key", app.DevSigningKey, "HMAC key signing consistency tokens and cursors (≥ 32 bytes; the same on every instance)", str(func(c *app.Config) *string { return &c.SigningKey })},
 	{"DEV_MODE", "dev-mode", "false", "development switch: allows the built-in development secrets off loopback; never in production", boolean(func(c *app.Config) *bool { return &c.DevMode })},
-	{"ROLES", "roles", "api,relay,projectors,scheduler", "the roles this process runs, comma separated: api, relay, projectors, scheduler", list(func(c *app.Config) *[]string { return &c.Roles })},
+	{"ROLES", "roles", "api,relay,projectors,scheduler,web", "the roles this process runs, comma separated: api, relay, projectors, scheduler, web", list(func(c *app.Config) *[]string { return &c.Roles })},
 	{"KAFKA_TOPIC_PREFIX", "kafka-topic-prefix", "jobboard.", "prefix of every Kafka topic the app uses", str(func(c *app.Config) *string { return &c.KafkaTopicPrefix })},
 	{"ELASTICSEARCH_INDEX_PREFIX", "elasticsearch-index-prefix", "jobboard-", "prefix of every Elasticsearch index and alias the app uses", str(func(c *app.Config) *string { return &c.ElasticsearchIndexPrefix })},
 	{"EXPIRY_INTERVAL", "expiry-interval", "30s", "how often the scheduler expires listings past their expiry", dur(func(c *app.Config) *time.Duration { return &c.ExpiryInterval })},

@@ -114,6 +114,7 @@ func (m *Main) newCommands() (*application.Commands, error) {
 	}
 	return application.NewCommands(application.CommandsConfig{
 		Store: m.repo, Gateway: gateway, Clock: time.Now, IDs: commands.NewUUIDv7, Prices: prices, Logger: m.log,
+		Accounts: m.repo,
 	})
 }
 

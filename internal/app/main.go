@@ -18,6 +18,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/jobboard/jobboard/api"
+	"github.com/jobboard/jobboard/application"
 	"github.com/jobboard/jobboard/repository"
 )
 
@@ -104,14 +105,25 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.readPool != nil {
 		apiCfg.Checks["postgres-replica"] = m.checkReplica
 	}
-	if m.cfg.HasRole(RoleAPI) {
+	// The web pages call the same Application as the API: it is wired for either role.
+	var app application.Application
+	if m.cfg.HasRole(RoleAPI) || m.cfg.HasRole(RoleWeb) {
 		if err := m.wireAPI(wctx, &apiCfg, reg); err != nil {
 			return fmt.Errorf("API: %w", err)
 		}
+		if app = apiCfg.App; !m.cfg.HasRole(RoleAPI) {
+			apiCfg.App = application.Application{}
+		}
 	}
-	handler, err := api.NewServer(apiCfg, m.log)
+	apiHandler, err := api.NewServer(apiCfg, m.log)
 	if err != nil {
 		return err
+	}
+	var handler http.Handler = apiHandler
+	if m.cfg.HasRole(RoleWeb) {
+		if handler, err = m.withWeb(app, apiHandler); err != nil {
+			return fmt.Errorf("web: %w", err)
+		}
 	}
 
 	m.ln, err = net.Listen("tcp", m.cfg.HTTPAddr)

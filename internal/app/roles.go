@@ -26,7 +26,7 @@ const (
 )
 
 // AllRoles is every role, the default.
-var AllRoles = []string{RoleAPI, RoleRelay, RoleProjectors, RoleScheduler}
+var AllRoles = []string{RoleAPI, RoleRelay, RoleProjectors, RoleScheduler, RoleWeb}
 
 func validateRoles(roles []string) error {
 	if len(roles) == 0 {

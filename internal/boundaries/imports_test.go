@@ -80,6 +80,11 @@ var imports = map[string]rule{
 	// and read models' own types; no store of its own (no pgx, no eventstore).
 	"api": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency", uuid,
 		"github.com/gorilla/mux", prometheus, stripe, "golang.org/x/time/rate"}},
+	// The browser front door: pages over the same application layer, no store of its own.
+	"web": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency",
+		"internal/signinlink", uuid, "github.com/gorilla/mux"}},
+	// The signed sign-in links the web checks and the notifier e-mails: standard library only.
+	"internal/signinlink": {},
 	// The PostgreSQL implementation of the application's idempotency store.
 	"idempotency": {may: []string{"application", "internal/apperr", pgx}},
 	// The synthetic history writes through the command handlers and the PostgreSQL store.
