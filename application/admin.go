@@ -121,6 +121,9 @@ type ProjectionStatus = projections.ProjectionStatus
 // RebuildStatus is the progress of one rebuild, as projections' bookkeeping records it.
 type RebuildStatus = projections.RebuildStatus
 
+// RebuildDone is the state of a rebuild whose version was promoted and serves.
+const RebuildDone = projections.RebuildDone
+
 // StreamAsOf is one stream as of a time.
 type StreamAsOf struct {
 	StreamID   string

@@ -42,6 +42,9 @@ type Config struct {
 	// TestPayments, when set (DEV_MODE only), offers the test-mode payment page: it pays a
 	// listing at stripe-mock and delivers the signed webhook. Nil: no such page.
 	TestPayments TestPayments
+	// Operators may sign in to the operators' pages (operator.go) with their tokens; the
+	// pages exist when App.Admin is set and there is at least one.
+	Operators []Operator
 	// Now is the clock of sessions and links. Default time.Now.
 	Now func() time.Time
 }
@@ -121,6 +124,7 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 	s.registerAccountRoutes()
 	s.registerCandidateRoutes()
 	s.registerEmployerRoutes()
+	s.registerOperatorRoutes()
 	// Every unsafe request (POST) must come from our own pages: browsers say where a request
 	// comes from (Sec-Fetch-Site, Origin), and a cross-site form post is refused with 403.
 	cop := http.NewCrossOriginProtection()
