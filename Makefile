@@ -91,11 +91,13 @@ bench: stack
 	$(GO) test -run '^$$' -bench 'Freshness' -benchtime 50x ./internal/app/
 	$(GO) test -run '^$$' -bench '^BenchmarkSearch$$/' -benchtime 500x ./readmodels/
 	JOBBOARD_BENCH_OLD=$(BENCH_OLD) $(GO) test -run '^$$' -bench 'SearchOpenLoop|GetJobOpenLoop' -benchtime 1x -timeout 60m ./internal/app/
+	$(GO) test -run '^$$' -bench 'WebPagesOpenLoop' -benchtime 1x -timeout 30m ./internal/app/
 	$(GO) test -run '^$$' -bench 'FreshnessUnderWriteLoad' -benchtime 100x -timeout 30m ./internal/app/
 	$(GO) test -run '^$$' -bench 'BurstDrain' -benchtime 1x -timeout 60m ./internal/app/
 	JOBBOARD_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench 'Export' -benchtime 2x -timeout 30m ./history/
 	JOBBOARD_BENCH_EVENTS=200000 $(GO) test -run '^$$' -bench 'Seed' -benchtime 1x ./seed/
 	$(GO) test -run '^$$' -bench 'Rebuild' -benchtime 1000000x -timeout 60m ./projections/
+	$(GO) test -run '^$$' -bench 'SendThroughput' -benchtime 5000x ./notifier/
 
 ## fuzz-api: schemathesis (PyPI, pinned, installed into .venv-fuzz) with its default checks
 ## against the OpenAPI document a fresh server serves at /v1/openapi.json, with seeded data and

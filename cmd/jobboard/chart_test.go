@@ -26,9 +26,9 @@ const chartDir = "../../deploy/jobboard"
 // come only from the existing Secret.
 var (
 	chartOnly  = []string{"HTTP_ADDR", "ROLES", "DEV_MODE"}
-	secretOnly = []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SIGNING_KEY", "OPERATOR_TOKEN", "OPERATOR_TOKENS"}
+	secretOnly = []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SIGNING_KEY", "OPERATOR_TOKEN", "OPERATOR_TOKENS", "SMTP_URL"}
 	// The engines' addresses default to in-cluster names, not the local stack's loopback.
-	addresses = []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE"}
+	addresses = []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE", "MAIL_FROM", "PUBLIC_BASE_URL"}
 	// The replication settings default to a single node in the binary and to replicated
 	// engines in the chart.
 	replicated = []string{"KAFKA_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS", "ELASTICSEARCH_REPLICAS"}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,6 +66,12 @@ func TestDockerComposeMatchesTheLocalStack(t *testing.T) {
 		}
 	}
 
+	mp := compose.Services["mailpit"]
+	if !strings.HasPrefix(mp.Image, "axllent/mailpit:v"+version("MAILPIT_VERSION")) ||
+		!slices.Equal(mp.Ports, []string{"127.0.0.1:1025:1025", "127.0.0.1:8025:8025"}) {
+		t.Errorf("mailpit = %s %v, want axllent/mailpit:v%s on 127.0.0.1:1025 and :8025", mp.Image, mp.Ports, version("MAILPIT_VERSION"))
+	}
+
 	app := compose.Services["app"]
 	if app.Build == nil {
 		t.Error("app is not built from the Dockerfile")
@@ -78,7 +85,7 @@ func TestDockerComposeMatchesTheLocalStack(t *testing.T) {
 			t.Errorf("app sets %s, which jobboard does not read", env)
 		}
 	}
-	for _, env := range []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SIGNING_KEY", "HTTP_ADDR", "OPERATOR_TOKENS"} {
+	for _, env := range []string{"DATABASE_URL", "KAFKA_BROKERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SIGNING_KEY", "HTTP_ADDR", "OPERATOR_TOKENS", "SMTP_URL", "PUBLIC_BASE_URL"} {
 		if app.Environment[env] == "" {
 			t.Errorf("app does not set %s", env)
 		}

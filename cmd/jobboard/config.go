@@ -75,7 +75,7 @@ var settings = []setting{
 	{"OPERATOR_TOKENS", "operator-tokens", "", "operators with a token each, `name=token,name=token` (names: 1 to 32 of a-z 0-9 _ -; tokens ≥ 32 characters, all distinct); events record the actor `operator:<name>`", operators},
 	{"SIGNING_KEY", "signing-key", app.DevSigningKey, "HMAC key signing consistency tokens and cursors (≥ 32 bytes; the same on every instance)", str(func(c *app.Config) *string { return &c.SigningKey })},
 	{"DEV_MODE", "dev-mode", "false", "development switch: allows the built-in development secrets off loopback; never in production", boolean(func(c *app.Config) *bool { return &c.DevMode })},
-	{"ROLES", "roles", "api,relay,projectors,scheduler,web", "the roles this process runs, comma separated: api, relay, projectors, scheduler, web", list(func(c *app.Config) *[]string { return &c.Roles })},
+	{"ROLES", "roles", "api,relay,projectors,scheduler,notifier,web", "the roles this process runs, comma separated: api, relay, projectors, scheduler, notifier, web", list(func(c *app.Config) *[]string { return &c.Roles })},
 	{"KAFKA_TOPIC_PREFIX", "kafka-topic-prefix", "jobboard.", "prefix of every Kafka topic the app uses", str(func(c *app.Config) *string { return &c.KafkaTopicPrefix })},
 	{"ELASTICSEARCH_INDEX_PREFIX", "elasticsearch-index-prefix", "jobboard-", "prefix of every Elasticsearch index and alias the app uses", str(func(c *app.Config) *string { return &c.ElasticsearchIndexPrefix })},
 	{"EXPIRY_INTERVAL", "expiry-interval", "30s", "how often the scheduler expires listings past their expiry", dur(func(c *app.Config) *time.Duration { return &c.ExpiryInterval })},
@@ -103,6 +103,12 @@ var settings = []setting{
 	{"RATE_LIMIT_EMPLOYER", "rate-limit-employer", "120", "job and payment commands (POST /v1/jobs, PATCH /v1/jobs/{id}, POST /v1/jobs/{id}/payments, /close) per minute per employer and instance; 0: no limit", f64(func(c *app.Config) *float64 { return &c.EmployerRateLimit.PerMinute })},
 	{"RATE_LIMIT_EMPLOYER_BURST", "rate-limit-employer-burst", "60", "job and payment commands an employer may send at once", atoi(func(c *app.Config) *int { return &c.EmployerRateLimit.Burst })},
 	{"SEARCH_TIMEOUT", "search-timeout", "2s", "time budget of one search in Elasticsearch; past it GET /v1/jobs answers 503 with Retry-After", dur(func(c *app.Config) *time.Duration { return &c.SearchTimeout })},
+	{"SMTP_URL", "smtp-url", app.DevSMTPURL, "mail server of the notifier: `smtp://user:password@host:port?starttls=required|opportunistic|none` or `smtps://…`; without `starttls`: required, opportunistic on loopback; a password only over an encrypted connection off loopback; the default (the stack's Mailpit) is refused when the API listens off loopback, unless DEV_MODE", str(func(c *app.Config) *string { return &c.SMTPURL })},
+	{"MAIL_FROM", "mail-from", "jobboard <noreply@jobboard.localhost>", "sender address of every message; its domain ends the Message-IDs", str(func(c *app.Config) *string { return &c.MailFrom })},
+	{"PUBLIC_BASE_URL", "public-base-url", app.DevPublicBaseURL, "where users reach the product: the start of every link in messages (the default is refused when the API listens off loopback, unless DEV_MODE)", str(func(c *app.Config) *string { return &c.PublicBaseURL })},
+	{"MAIL_MAX_ATTEMPTS", "mail-max-attempts", "8", "failed sending attempts after which a message is dead (retried with exponential backoff from 5 s, at most 10 min apart)", atoi(func(c *app.Config) *int { return &c.MailMaxAttempts })},
+	{"MAIL_WORKERS", "mail-workers", "2", "concurrent SMTP connections of one notifier", atoi(func(c *app.Config) *int { return &c.MailWorkers })},
+	{"MAIL_CLAIM_LEASE", "mail-claim-lease", "2m", "how long a notifier holds the messages it claimed before another instance may send them (a crashed instance delays them this long)", dur(func(c *app.Config) *time.Duration { return &c.MailClaimLease })},
 	{"TRUST_FORWARDED_FOR", "trust-forwarded-for", "false", "key rate limits by the last X-Forwarded-For address (only behind one trusted proxy)", boolean(func(c *app.Config) *bool { return &c.TrustForwardedFor })},
 }
 

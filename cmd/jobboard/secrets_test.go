@@ -15,6 +15,8 @@ func production() map[string]string {
 		"STRIPE_WEBHOOK_SECRET": "whsec_0123456789abcdefghijklmnopqrstuv",
 		"SIGNING_KEY":           "0123456789abcdef0123456789abcdef0123456789abcdef",
 		"OPERATOR_TOKENS":       "alice=" + strings.Repeat("a1", 16) + ", bob=" + strings.Repeat("b2", 20),
+		"SMTP_URL":              "smtps://jobboard:relay-password@smtp.example.com:465",
+		"PUBLIC_BASE_URL":       "https://jobs.example.com",
 	}
 }
 

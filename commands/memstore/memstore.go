@@ -214,3 +214,12 @@ func (s *Store) CountEvents(eventType, streamID string) int {
 	}
 	return n
 }
+
+// ClaimHolder is the stream holding a claim, as repository.Store.ClaimHolder
+// (commands.AccountLookup).
+func (s *Store) ClaimHolder(_ context.Context, scope, key string) (string, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.claims[claimKey{scope, key}]
+	return id, ok, nil
+}

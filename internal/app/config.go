@@ -60,7 +60,7 @@ type Config struct {
 	// ReadinessTimeout bounds each dependency check of /readyz (READINESS_TIMEOUT).
 	ReadinessTimeout time.Duration
 	// Roles are the parts of the system this process runs (ROLES): api, relay, projectors,
-	// scheduler.
+	// scheduler, notifier.
 	Roles []string
 	// KafkaTopicPrefix starts the name of every topic the app uses (KAFKA_TOPIC_PREFIX), so
 	// several deployments or test runs can share a cluster.
@@ -126,6 +126,22 @@ type Config struct {
 	// of the projectors woke it, a guard against a lost one (CONSISTENCY_POLL_INTERVAL); 0
 	// takes 1 s.
 	ConsistencyPollInterval time.Duration
+
+	// SMTPURL is the mail server the notifier sends through (SMTP_URL):
+	// smtp://user:password@host:port with ?starttls=required|opportunistic|none, or smtps://.
+	SMTPURL string
+	// MailFrom is the sender of every message (MAIL_FROM); its domain ends the Message-IDs.
+	MailFrom string
+	// PublicBaseURL starts the links in messages (PUBLIC_BASE_URL): where users reach the
+	// product.
+	PublicBaseURL string
+	// MailMaxAttempts: a message whose sending failed this often is dead (MAIL_MAX_ATTEMPTS).
+	MailMaxAttempts int
+	// MailWorkers are the concurrent SMTP connections of one notifier (MAIL_WORKERS).
+	MailWorkers int
+	// MailClaimLease is how long a notifier holds the messages it claimed before another
+	// instance may take them over (MAIL_CLAIM_LEASE): what a crashed instance delays.
+	MailClaimLease time.Duration
 }
 
 // DefaultDatabaseMaxConns is the pool size when DATABASE_MAX_CONNS is 0.
@@ -226,6 +242,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validateAPI()...)
 	errs = append(errs, c.validateExposure()...)
+	errs = append(errs, c.validateMail()...)
 	return errors.Join(errs...)
 }
 

@@ -80,6 +80,7 @@ func (m *Main) Run(ctx context.Context) error {
 		{RoleRelay, m.startRelay},
 		{RoleProjectors, m.startProjectors},
 		{RoleScheduler, m.startScheduler},
+		{RoleNotifier, m.startNotifier},
 	} {
 		if !m.cfg.HasRole(role.name) {
 			continue

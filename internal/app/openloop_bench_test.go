@@ -21,6 +21,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/internal/app"
 	"github.com/jobboard/jobboard/internal/testenv"
 	"github.com/jobboard/jobboard/migrations"
 	"github.com/jobboard/jobboard/projections"
@@ -414,5 +415,39 @@ func writeLoad(b *testing.B, rate int, index string) (stop func() float64) {
 			b.Fatalf("background writes: %v", err)
 		}
 		return float64(applied) / time.Since(began).Seconds()
+	}
+}
+
+// BenchmarkWebPagesOpenLoop (issue 14, point 7): the server-rendered search page (the query
+// mix of BenchmarkSearchOpenLoop as the home page's parameters) and job pages of random open
+// jobs, each at 100 requests/s (JOBBOARD_BENCH_WEB_RATE) for JOBBOARD_BENCH_DURATION, over
+// the board, by the api and web roles of one process. Target: p99 ≤ 100 ms.
+func BenchmarkWebPagesOpenLoop(b *testing.B) {
+	bd := loadBoard(b)
+	_, d := benchRates(b)
+	rate := 100
+	if v := os.Getenv("JOBBOARD_BENCH_WEB_RATE"); v != "" {
+		if _, err := fmt.Sscan(v, &rate); err != nil {
+			b.Fatalf("JOBBOARD_BENCH_WEB_RATE: %v", err)
+		}
+	}
+	cfg := stackConfig(b)
+	cfg.DatabaseURL = bd.dsn
+	cfg.ElasticsearchIndexPrefix = boardIndexPrefix
+	cfg.Roles = []string{app.RoleAPI, app.RoleWeb}
+	base := start(b, cfg).URL()
+	for _, p := range []struct {
+		name string
+		next func(r *rand.Rand) string
+	}{
+		{"search-page", func(r *rand.Rand) string { return "/?" + strings.SplitN(searchQuery(r), "?", 2)[1] }},
+		{"job-page", func(r *rand.Rand) string { return "/jobs/" + bd.jobIDs[r.IntN(len(bd.jobIDs))] }},
+	} {
+		m := attack(b, base, rate, d, p.next)
+		b.Logf("%s at %d/s: p50 %.1f ms, p99 %.1f ms (%d requests, %.1f %% 200, status codes %v)",
+			p.name, rate, ms(m.Latencies.P50), ms(m.Latencies.P99), m.Requests, 100*m.Success, m.StatusCodes)
+		b.ReportMetric(ms(m.Latencies.P50), fmt.Sprintf("%s-p50-ms@%d/s", p.name, rate))
+		b.ReportMetric(ms(m.Latencies.P99), fmt.Sprintf("%s-p99-ms@%d/s", p.name, rate))
+		b.ReportMetric(100*m.Success, fmt.Sprintf("%s-ok-%%@%d/s", p.name, rate))
 	}
 }

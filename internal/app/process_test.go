@@ -54,6 +54,9 @@ func startProcessTo(t testing.TB, bin string, cfg app.Config, stderr io.Writer) 
 		"LOG_LEVEL=warn",
 		"EXPIRY_INTERVAL=1h",
 	)
+	if cfg.SMTPURL != "" { // the notifier's settings, when the test gives them
+		cmd.Env = append(cmd.Env, "SMTP_URL="+cfg.SMTPURL, "MAIL_CLAIM_LEASE="+cfg.MailClaimLease.String())
+	}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

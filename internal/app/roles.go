@@ -23,10 +23,11 @@ const (
 	RoleRelay      = "relay"      // the outbox relay: one active, the others hot standbys
 	RoleProjectors = "projectors" // consumer-group members, up to the partition count
 	RoleScheduler  = "scheduler"  // expires due listings; instances share the work safely
+	RoleNotifier   = "notifier"   // events in, email out; instances share the outbox
 )
 
 // AllRoles is every role, the default.
-var AllRoles = []string{RoleAPI, RoleRelay, RoleProjectors, RoleScheduler, RoleWeb}
+var AllRoles = []string{RoleAPI, RoleRelay, RoleProjectors, RoleScheduler, RoleNotifier, RoleWeb}
 
 func validateRoles(roles []string) error {
 	if len(roles) == 0 {

@@ -76,6 +76,8 @@ var imports = map[string]rule{
 	"projections/projectionstest": {may: []string{"storedevents", "bus", "domain", "eventstore", pgx, uuid, watermill}},
 	"history":                     {may: []string{"eventstore", pgx, uuid}},
 	"migrations":                  {may: []string{pgx, goose}},
+	// The email front door: events in (through the projections' runner), email out.
+	"notifier": {may: []string{"projections", "domain", "eventstore", pgx, prometheus, "github.com/wneessen/go-mail"}},
 	// The front door: HTTP concerns only. It calls the application layer with the commands'
 	// and read models' own types; no store of its own (no pgx, no eventstore).
 	"api": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency", uuid,

@@ -32,13 +32,13 @@ chart owns or that only a Secret may hold are refused in .Values.config; DEV_MOD
 set.
 */}}
 {{- define "jobboard.env" -}}
-{{- range $k := list "HTTP_ADDR" "ROLES" "DEV_MODE" "STRIPE_SECRET_KEY" "STRIPE_WEBHOOK_SECRET" "SIGNING_KEY" "OPERATOR_TOKEN" "OPERATOR_TOKENS" -}}
+{{- range $k := list "HTTP_ADDR" "ROLES" "DEV_MODE" "STRIPE_SECRET_KEY" "STRIPE_WEBHOOK_SECRET" "SIGNING_KEY" "OPERATOR_TOKEN" "OPERATOR_TOKENS" "SMTP_URL" -}}
 {{- if hasKey $.Values.config $k -}}
 {{- fail (printf "config.%s: the chart sets HTTP_ADDR and ROLES itself, never DEV_MODE, and secrets come only from existingSecret" $k) -}}
 {{- end -}}
 {{- end -}}
 {{- if not .Values.existingSecret -}}
-{{- fail "existingSecret: name the Secret holding DATABASE_URL, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, SIGNING_KEY and OPERATOR_TOKENS" -}}
+{{- fail "existingSecret: name the Secret holding DATABASE_URL, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, SIGNING_KEY, OPERATOR_TOKENS and SMTP_URL" -}}
 {{- end -}}
 envFrom:
   - secretRef:
