@@ -57,9 +57,11 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) (*Consumer, error) {
 // Name is ConsumerName.
 func (c *Consumer) Name() string { return ConsumerName }
 
-// StreamTypes are every stream type: contacts come from companies, candidates and jobs.
+// StreamTypes are every stream type: contacts come from companies, candidates and jobs;
+// sign_in streams ask for sign-in links (web/).
 func (c *Consumer) StreamTypes() []string {
-	return []string{domain.StreamTypeCompany, domain.StreamTypeCandidate, domain.StreamTypeJob, domain.StreamTypeApplication}
+	return []string{domain.StreamTypeCompany, domain.StreamTypeCandidate, domain.StreamTypeJob, domain.StreamTypeApplication,
+		domain.StreamTypeSignInLink}
 }
 
 // Apply keeps the contacts and enqueues the decided messages of events, all or nothing.

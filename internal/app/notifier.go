@@ -8,6 +8,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 
 	"github.com/jobboard/jobboard/bus"
+	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/notifier"
 	"github.com/jobboard/jobboard/projections"
 )
@@ -62,10 +63,11 @@ func (c Config) validateMail() []error {
 }
 
 // NotifierRules are the rules of the messages the notifier sends: one place to add a
-// message's rule.
-func NotifierRules() *notifier.Rules {
+// message's rule. signingKey signs the e-mailed sign-in links (SIGNING_KEY).
+func NotifierRules(signingKey []byte) *notifier.Rules {
 	r := &notifier.Rules{}
 	notifier.BuiltinRules(r)
+	r.On(domain.EventSignInLinkRequested, signInLinkRule(signingKey))
 	return r
 }
 
@@ -80,7 +82,7 @@ func (m *Main) startNotifier(ctx context.Context) error {
 		return fmt.Errorf("dead-letter publisher: %w", err)
 	}
 	m.closers = append(m.closers, dlq.Close)
-	consumer, err := notifier.NewConsumer(m.pool, notifier.ConsumerConfig{Rules: NotifierRules()})
+	consumer, err := notifier.NewConsumer(m.pool, notifier.ConsumerConfig{Rules: NotifierRules([]byte(m.cfg.SigningKey))})
 	if err != nil {
 		return err
 	}

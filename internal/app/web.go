@@ -15,7 +15,10 @@ import (
 
 	"github.com/jobboard/jobboard/api"
 	"github.com/jobboard/jobboard/application"
+	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/apperr"
+	"github.com/jobboard/jobboard/internal/signinlink"
+	"github.com/jobboard/jobboard/notifier"
 	"github.com/jobboard/jobboard/payments"
 	"github.com/jobboard/jobboard/web"
 )
@@ -49,6 +52,29 @@ func (m *Main) withWeb(app application.Application, apiHandler http.Handler) (ht
 	}
 	mux.Handle("/", pages)
 	return mux, nil
+}
+
+// TemplateSignInLink is the e-mail carrying a sign-in link (notifier/templates).
+const TemplateSignInLink = "sign_in_link"
+
+// signInLinkRule e-mails the link of a sign_in.link_requested event to the address it was
+// asked for. The event holds no secret: the rule signs the link with the key, the same way
+// every time (rules must be deterministic). The message keeps the link's path (the outbox
+// holds it until it is sent, as long as the link lives at most); the template puts
+// PUBLIC_BASE_URL before it.
+func signInLinkRule(key []byte) notifier.Rule {
+	return func(_ context.Context, ev notifier.Event) ([]notifier.Message, error) {
+		p, ok := ev.Payload.(*domain.SignInLinkRequested)
+		if !ok {
+			return nil, nil
+		}
+		path, err := signinlink.URL(key, "", signinlink.Link{LinkID: p.LinkID, Role: p.Role, AccountID: p.AccountID, ExpiresAt: p.ExpiresAt.Unix()})
+		if err != nil {
+			return nil, err
+		}
+		return []notifier.Message{{Key: notifier.Key(ev.EventID.String(), TemplateSignInLink, p.Email), Template: TemplateSignInLink,
+			To: p.Email, Essential: true, Data: map[string]any{"Path": path, "Role": p.Role, "Minutes": int(p.ExpiresAt.Sub(p.RequestedAt).Minutes())}}}, nil
+	}
 }
 
 // testPayments is the test-mode payment of the web pages (DEV_MODE): it confirms the intent

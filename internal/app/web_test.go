@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/jobboard/jobboard/internal/app"
 	"github.com/jobboard/jobboard/internal/signinlink"
+	"github.com/jobboard/jobboard/internal/testenv"
 )
 
 // browser is a web client with its own cookies that does not follow redirects, so each
@@ -140,13 +142,22 @@ func signUp(t *testing.T, b *browser, c client, cfg app.Config, role, name strin
 
 var ctParam = regexp.MustCompile(`[?&]ct=([^&]+)`)
 
+// webConfig is the whole system without the notifier (the tests that read the e-mails
+// run it with their Mailpit).
+func webConfig(t *testing.T) app.Config {
+	t.Helper()
+	cfg := wholeSystemConfig(t)
+	cfg.Roles = []string{app.RoleAPI, app.RoleRelay, app.RoleProjectors, app.RoleScheduler, app.RoleWeb}
+	return cfg
+}
+
 // TestWebJourneys runs the employer's and the candidate's journeys through the pages, on
 // the whole system: sign-up by e-mailed link, a job posted with an error fixed, paid in
 // test mode, found with a typo, applied to, moved to hired — every page after a form
 // reads its own write (no sleeps), and a hostile title shows as text.
 func TestWebJourneys(t *testing.T) {
 	t.Parallel()
-	cfg := wholeSystemConfig(t)
+	cfg := webConfig(t)
 	cfg.DevMode = true
 	m := start(t, cfg)
 	c := client{t: t, base: m.URL()}
@@ -250,7 +261,7 @@ func TestWebJourneys(t *testing.T) {
 // to a sign-in request whatever the address, invalid search input as a 400 page.
 func TestWebPublicPages(t *testing.T) {
 	t.Parallel()
-	cfg := wholeSystemConfig(t)
+	cfg := webConfig(t)
 	m := start(t, cfg)
 	b := newBrowser(t, m.URL())
 	// The projectors create the search index as they start.
@@ -293,4 +304,45 @@ func TestWebPublicPages(t *testing.T) {
 	if s := b.get(css[1]).must(t, 200, "stylesheet"); !strings.Contains(s.header.Get("Cache-Control"), "immutable") {
 		t.Errorf("stylesheet Cache-Control %q", s.header.Get("Cache-Control"))
 	}
+}
+
+// TestWebSignInLinkArrivesByEmail: the link of a sign-up reaches the address through the
+// notifier and Mailpit, and signs in once.
+func TestWebSignInLinkArrivesByEmail(t *testing.T) {
+	t.Parallel()
+	mp := testenv.StackMailpit(t)
+	cfg := wholeSystemConfig(t)
+	cfg.SMTPURL = mp.SMTPURL()
+	cfg.MailFrom = "jobboard <noreply@jobboard.localhost>"
+	cfg.PublicBaseURL = "http://jobs.example.test"
+	cfg.MailMaxAttempts, cfg.MailWorkers, cfg.MailClaimLease = 5, 2, 30*time.Second
+	m := start(t, cfg)
+	b := newBrowser(t, m.URL())
+	email := "link-" + uuid.NewString()[:8] + "@example.com"
+	b.post("/signup", url.Values{"role": {"employer"}, "name": {"Hooli"}, "email": {email}}).must(t, 200, "sign up")
+	msgs := mp.WaitForMessages(t, `to:"`+email+`" subject:"sign-in link"`, 1, 60*time.Second)
+	if len(msgs) != 1 {
+		t.Fatalf("%d sign-in e-mails to %s", len(msgs), email)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	body, err := mp.Message(ctx, msgs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`http://jobs\.example\.test(/signin/link\?t=[A-Za-z0-9_.-]+)`).FindStringSubmatch(body.Text)
+	if link == nil {
+		t.Fatalf("no link in\n%s", body.Text)
+	}
+	token := strings.TrimPrefix(link[1], signinlink.Path+"?t=")
+	b.get(link[1]).must(t, 200, "link page")
+	if loc := b.post(signinlink.Path, url.Values{"t": {token}}).location(t); !strings.HasPrefix(loc, "/employer") {
+		t.Fatalf("signed in to %s", loc)
+	}
+	b.get("/employer").must(t, 200, "dashboard").has(t, "Your jobs")
+	newBrowser(t, m.URL()).post(signinlink.Path, url.Values{"t": {token}}).must(t, http.StatusConflict, "the link a second time")
+	// A read of one's own write, so the projectors run before the program is closed.
+	c := client{t: t, base: m.URL()}
+	reg := c.must(c.do("POST", "/v1/companies", "", map[string]any{"name": "Pied Piper", "email": uuid.NewString() + "@pp.test"}), 201)
+	b.get("/companies/"+reg.str("id")+"?ct="+url.QueryEscape(reg.str("consistency_token"))).must(t, 200, "company page")
 }
