@@ -304,6 +304,8 @@ func (s *Server) rebuildOf(w http.ResponseWriter, r *http.Request) (rebuildView,
 	switch {
 	case v.Finished:
 		v.ETA = "—"
+	case st.EventsTotal > 0 && st.EventsDone >= st.EventsTotal:
+		v.ETA = "catching up with the newest events, then the swap"
 	case st.ETASeconds > 0:
 		v.ETA = (time.Duration(st.ETASeconds * float64(time.Second))).Round(time.Second).String()
 	default:

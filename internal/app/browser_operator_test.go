@@ -157,8 +157,9 @@ func TestBrowserOperatorReplaysADeadLetterAndWatchesARebuildUntilPromoted(t *tes
 			t.Fatalf("the rebuild of %s events ended before its page was shown: nothing to watch", b.Text("[data-testid=rebuild-progress]"))
 		}
 		b.CheckAccessibility("rebuild")
-		b.Screenshot("operator-rebuild")
 		// The page's script updates it in place: no reload.
+		b.WaitFor(`!document.getElementById('rebuild-done').textContent.startsWith('0 / ')`, 3*time.Minute)
+		b.Screenshot("operator-rebuild")
 		b.WaitFor(`document.querySelector('[data-testid=rebuild-state]').textContent.startsWith('Promoted')`, 3*time.Minute)
 		progress := b.Text("[data-testid=rebuild-progress]")
 		if !strings.Contains(progress, "(100.0%)") {
