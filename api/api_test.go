@@ -40,6 +40,9 @@ func fakeCommands() *application.Commands {
 		ConfirmListingPayment:   fixed[commands.ConfirmListingPayment](commands.Result{}),
 		FailListingPayment:      fixed[commands.FailListingPayment](commands.Result{}),
 		RotateToken:             fixed[commands.RotateToken](commands.RotatedToken{Token: "new-tok"}),
+		CreateAlert:             fixed[commands.CreateAlert](commands.Result{ID: testAlert.ID, Version: 1}),
+		DeleteAlert:             fixed[commands.DeleteAlert](commands.Result{ID: testAlert.ID, Version: 2}),
+		SetEmailPreferences:     fixed[commands.SetEmailPreferences](commands.Result{ID: "k1", Version: 3}),
 	}
 }
 

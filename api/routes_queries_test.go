@@ -79,6 +79,18 @@ func (f *fakeQueries) queries() *application.Queries {
 		CompanyJobs:           application.HandlerFunc[application.ListCompanyJobs, readmodels.Page[readmodels.Job]](f.CompanyJobs),
 		JobApplications:       application.HandlerFunc[application.ListJobApplications, readmodels.Page[readmodels.JobApplication]](f.JobApplications),
 		CandidateApplications: application.HandlerFunc[application.ListCandidateApplications, readmodels.Page[readmodels.CandidateApplication]](f.CandidateApplications),
+		CandidateAlerts: application.HandlerFunc[application.ListCandidateAlerts, []readmodels.Alert](func(context.Context, application.ListCandidateAlerts) ([]readmodels.Alert, error) {
+			return []readmodels.Alert{testAlert}, nil
+		}),
+		Alert: application.HandlerFunc[application.GetAlert, readmodels.Alert](func(_ context.Context, q application.GetAlert) (readmodels.Alert, error) {
+			if q.ID != testAlert.ID {
+				return readmodels.Alert{}, apperr.New(apperr.NotFound, "alert %s not found", q.ID)
+			}
+			return testAlert, nil
+		}),
+		EmailPreferences: application.HandlerFunc[application.GetEmailPreferences, readmodels.EmailPreferences](func(context.Context, application.GetEmailPreferences) (readmodels.EmailPreferences, error) {
+			return readmodels.EmailPreferences{Off: []string{"job_alerts"}}, nil
+		}),
 	}
 }
 

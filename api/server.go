@@ -21,6 +21,7 @@ import (
 	"github.com/jobboard/jobboard/application"
 	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/internal/consistency"
+	"github.com/jobboard/jobboard/internal/unsubscribe"
 )
 
 // ServerConfig configures the HTTP API.
@@ -167,6 +168,8 @@ type Server struct {
 	// tokens signs the consistency tokens of command answers and verifies those of queries:
 	// the one place that encodes them and the one that reads them.
 	tokens *consistency.Signer
+	// unsubscribe verifies the one-click unsubscribe links of e-mails (SigningKey).
+	unsubscribe *unsubscribe.Signer
 }
 
 // NewServer builds the routes.
@@ -191,6 +194,9 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.App.Commands != nil || cfg.App.Queries != nil {
 		if s.tokens, err = consistency.NewSigner(cfg.SigningKey); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		if s.unsubscribe, err = unsubscribe.NewSigner(cfg.SigningKey); err != nil {
 			return nil, fmt.Errorf("api: %w", err)
 		}
 	}
@@ -228,9 +234,11 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		s.registerApplicationRoutes(v1)
 		s.registerStripeRoutes(v1)
 		s.registerTokenRoutes(v1)
+		s.registerAlertRoutes(v1)
 	}
 	if cfg.App.Queries != nil {
 		s.registerQueryRoutes(v1)
+		s.registerAlertQueryRoutes(v1)
 	}
 	if cfg.App.Admin != nil {
 		s.registerAdminRoutes(v1)

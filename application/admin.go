@@ -209,6 +209,16 @@ type CandidateState struct {
 	RegisteredAt time.Time `json:"registered_at"`
 }
 
+// AlertState is an alert stream folded (GET /v1/admin/streams/{id}).
+type AlertState struct {
+	ID          string `json:"id"`
+	CandidateID string `json:"candidate_id"`
+	Frequency   string `json:"frequency"`
+	Deleted     bool   `json:"deleted"`
+}
+
+func (*AlertState) streamState() {}
+
 func (*JobState) streamState()         {}
 func (*ApplicationState) streamState() {}
 func (*CompanyState) streamState()     {}
@@ -380,6 +390,12 @@ func foldState(streamType, id string, history []domain.Event) (StreamState, erro
 			return nil, err
 		}
 		return &CandidateState{ID: c.ID(), Name: c.Name(), Email: c.Email(), RegisteredAt: c.RegisteredAt().UTC()}, nil
+	case domain.StreamTypeAlert:
+		a, err := domain.LoadAlert(id, history)
+		if err != nil {
+			return nil, err
+		}
+		return &AlertState{ID: a.ID(), CandidateID: a.CandidateID(), Frequency: a.Frequency().String(), Deleted: a.Deleted()}, nil
 	default:
 		return nil, fmt.Errorf("unknown stream type %q", streamType)
 	}

@@ -38,8 +38,11 @@ type Commands struct {
 	FailListingPayment      Handler[commands.FailListingPayment, commands.Result]
 	RotateToken             Handler[commands.RotateToken, commands.RotatedToken]
 	// RequestSignInLink and UseSignInLink are the web's passwordless sign-in.
-	RequestSignInLink Handler[commands.RequestSignInLink, commands.SignInLinkRequested]
-	UseSignInLink     Handler[commands.UseSignInLink, commands.Result]
+	RequestSignInLink   Handler[commands.RequestSignInLink, commands.SignInLinkRequested]
+	UseSignInLink       Handler[commands.UseSignInLink, commands.Result]
+	CreateAlert         Handler[commands.CreateAlert, commands.Result]
+	DeleteAlert         Handler[commands.DeleteAlert, commands.Result]
+	SetEmailPreferences Handler[commands.SetEmailPreferences, commands.Result]
 }
 
 // CommandsConfig is what the command handlers are built from.
@@ -54,6 +57,8 @@ type CommandsConfig struct {
 	Accounts commands.AccountLookup
 	// SignInLinkTTL is how long a sign-in link works; 0 is commands.DefaultSignInLinkTTL.
 	SignInLinkTTL time.Duration
+	// Alerts counts a candidate's live alerts (the cap of CreateAlert).
+	Alerts commands.AlertCounter
 }
 
 // NewCommands builds every command handler.
@@ -93,6 +98,11 @@ func NewCommands(c CommandsConfig) (*Commands, error) {
 	out.RequestSignInLink, err = commands.NewRequestSignInLinkHandler(c.Store, c.Accounts, c.Clock, c.IDs, c.SignInLinkTTL)
 	must(err)
 	out.UseSignInLink, err = commands.NewUseSignInLinkHandler(c.Store, c.Clock, c.IDs)
+	out.CreateAlert, err = commands.NewCreateAlertHandler(c.Store, c.Clock, c.IDs, c.Alerts)
+	must(err)
+	out.DeleteAlert, err = commands.NewDeleteAlertHandler(c.Store, c.Clock, c.IDs)
+	must(err)
+	out.SetEmailPreferences, err = commands.NewSetEmailPreferencesHandler(c.Store, c.Clock, c.IDs)
 	must(err)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("command handlers: %w", errors.Join(errs...))
@@ -128,6 +138,9 @@ func Decorate(a Application, reg prometheus.Registerer, log *slog.Logger) (Appli
 			RotateToken:             command(d, "RotateToken", c.RotateToken),
 			RequestSignInLink:       command(d, "RequestSignInLink", c.RequestSignInLink),
 			UseSignInLink:           command(d, "UseSignInLink", c.UseSignInLink),
+			CreateAlert:             command(d, "CreateAlert", c.CreateAlert),
+			DeleteAlert:             command(d, "DeleteAlert", c.DeleteAlert),
+			SetEmailPreferences:     command(d, "SetEmailPreferences", c.SetEmailPreferences),
 		}
 	}
 	if q := a.Queries; q != nil {
@@ -139,6 +152,9 @@ func Decorate(a Application, reg prometheus.Registerer, log *slog.Logger) (Appli
 			CompanyJobs:           query(d, "CompanyJobs", q.CompanyJobs),
 			JobApplications:       query(d, "JobApplications", q.JobApplications),
 			CandidateApplications: query(d, "CandidateApplications", q.CandidateApplications),
+			CandidateAlerts:       query(d, "CandidateAlerts", q.CandidateAlerts),
+			Alert:                 query(d, "Alert", q.Alert),
+			EmailPreferences:      query(d, "EmailPreferences", q.EmailPreferences),
 		}
 	}
 	if ad := a.Admin; ad != nil {

@@ -30,7 +30,22 @@ type Queries struct {
 	JobApplications Handler[ListJobApplications, readmodels.Page[readmodels.JobApplication]]
 	// CandidateApplications lists a candidate's applications, newest first.
 	CandidateApplications Handler[ListCandidateApplications, readmodels.Page[readmodels.CandidateApplication]]
+	// CandidateAlerts lists a candidate's live alerts, newest first.
+	CandidateAlerts Handler[ListCandidateAlerts, []readmodels.Alert]
+	// Alert is one alert, live or ended; the caller decides who may see it.
+	Alert Handler[GetAlert, readmodels.Alert]
+	// EmailPreferences are the optional e-mail categories an account turned off.
+	EmailPreferences Handler[GetEmailPreferences, readmodels.EmailPreferences]
 }
+
+// ListCandidateAlerts lists a candidate's alerts.
+type ListCandidateAlerts struct{ CandidateID string }
+
+// GetAlert reads one alert.
+type GetAlert struct{ ID string }
+
+// GetEmailPreferences reads an account's e-mail preferences.
+type GetEmailPreferences struct{ SubjectID string }
 
 // ReadModel names the projection a query is served from, so that consistency tokens are
 // awaited on that projection and no other.
@@ -41,6 +56,8 @@ const (
 	ReadModelSearch ReadModel = iota + 1
 	// ReadModelTables are the read tables: jobs in every status, companies, applications.
 	ReadModelTables
+	// ReadModelAlerts are the alerts and e-mail preferences.
+	ReadModelAlerts
 )
 
 func (rm ReadModel) String() string {
@@ -49,6 +66,8 @@ func (rm ReadModel) String() string {
 		return "search"
 	case ReadModelTables:
 		return "tables"
+	case ReadModelAlerts:
+		return "alerts"
 	default:
 		return "unknown"
 	}
@@ -147,6 +166,15 @@ func NewQueries(store *readmodels.Store) (*Queries, error) {
 			}
 			return mapPage(page, func(a readmodels.CandidateApplication) readmodels.CandidateApplication { return a }), nil
 		}),
+		CandidateAlerts: HandlerFunc[ListCandidateAlerts, []readmodels.Alert](func(ctx context.Context, q ListCandidateAlerts) ([]readmodels.Alert, error) {
+			return store.CandidateAlerts(ctx, q.CandidateID)
+		}),
+		Alert: HandlerFunc[GetAlert, readmodels.Alert](func(ctx context.Context, q GetAlert) (readmodels.Alert, error) {
+			return store.GetAlert(ctx, q.ID)
+		}),
+		EmailPreferences: HandlerFunc[GetEmailPreferences, readmodels.EmailPreferences](func(ctx context.Context, q GetEmailPreferences) (readmodels.EmailPreferences, error) {
+			return store.GetEmailPreferences(ctx, q.SubjectID)
+		}),
 	}, nil
 }
 
@@ -157,6 +185,8 @@ func projectionOf(rm ReadModel) (string, error) {
 		return readmodels.JobSearchProjection, nil
 	case ReadModelTables:
 		return readmodels.ReadTablesProjection, nil
+	case ReadModelAlerts:
+		return readmodels.AlertsProjection, nil
 	default:
 		return "", fmt.Errorf("unknown read model %v", rm)
 	}

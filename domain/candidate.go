@@ -20,6 +20,8 @@ type Candidate struct {
 	registeredAt time.Time
 	// tokenIssuedAt is when the candidate's current bearer token was issued.
 	tokenIssuedAt time.Time
+	// emailOff are the e-mail categories the candidate turned off.
+	emailOff []EmailCategory
 }
 
 // RegisterCandidate validates in and records CandidateRegistered for a new candidate with
@@ -52,6 +54,8 @@ func (c *Candidate) apply(e Event) {
 	switch e := e.(type) {
 	case *CandidateRegistered:
 		c.name, c.email, c.registeredAt, c.tokenIssuedAt = e.Name, e.Email, e.RegisteredAt, e.RegisteredAt
+	case *CandidateEmailPreferencesSet:
+		c.emailOff = e.Off
 	case *CandidateTokenRotated:
 		c.tokenIssuedAt = e.RotatedAt
 	}

@@ -24,6 +24,8 @@ type Company struct {
 	registeredAt time.Time
 	// tokenIssuedAt is when the company's current bearer token was issued.
 	tokenIssuedAt time.Time
+	// emailOff are the e-mail categories the company turned off.
+	emailOff []EmailCategory
 }
 
 // RegisterCompany validates in and records CompanyRegistered for a new company with the
@@ -67,6 +69,8 @@ func (c *Company) apply(e Event) {
 	case *CompanyRegistered:
 		c.name, c.email, c.website, c.description = e.Name, e.Email, e.Website, e.Description
 		c.registeredAt, c.tokenIssuedAt = e.RegisteredAt, e.RegisteredAt
+	case *CompanyEmailPreferencesSet:
+		c.emailOff = e.Off
 	case *CompanyTokenRotated:
 		c.tokenIssuedAt = e.RotatedAt
 	}

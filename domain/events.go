@@ -23,6 +23,7 @@ const (
 	StreamTypeJob         = "job"
 	StreamTypeApplication = "application"
 	StreamTypeSignInLink  = "sign_in"
+	StreamTypeAlert       = "alert"
 )
 
 // Stored event names. Never change one: add a new name or a new schema version instead.
@@ -46,6 +47,10 @@ const (
 	EventCandidateTokenRotated    = "candidate.token_rotated"
 	EventSignInLinkRequested      = "sign_in.link_requested"
 	EventSignInLinkUsed           = "sign_in.link_used"
+	EventAlertCreated             = "alert.created"
+	EventAlertDeleted             = "alert.deleted"
+	EventCandidateEmailPrefsSet   = "candidate.email_preferences_set"
+	EventCompanyEmailPrefsSet     = "company.email_preferences_set"
 )
 
 type eventKind struct {
@@ -73,6 +78,10 @@ var eventKinds = map[string]eventKind{
 	EventCandidateTokenRotated:    {StreamTypeCandidate, func() Event { return &CandidateTokenRotated{} }},
 	EventSignInLinkRequested:      {StreamTypeSignInLink, func() Event { return &SignInLinkRequested{} }},
 	EventSignInLinkUsed:           {StreamTypeSignInLink, func() Event { return &SignInLinkUsed{} }},
+	EventAlertCreated:             {StreamTypeAlert, func() Event { return &AlertCreated{} }},
+	EventAlertDeleted:             {StreamTypeAlert, func() Event { return &AlertDeleted{} }},
+	EventCandidateEmailPrefsSet:   {StreamTypeCandidate, func() Event { return &CandidateEmailPreferencesSet{} }},
+	EventCompanyEmailPrefsSet:     {StreamTypeCompany, func() Event { return &CompanyEmailPreferencesSet{} }},
 }
 
 // NewEvent returns a pointer to a zero event of the stored type; false for a type this
@@ -285,6 +294,50 @@ type ApplicationWithdrawn struct {
 	From          ApplicationStatus
 	WithdrawnAt   time.Time
 }
+
+// AlertCreated: a candidate saved a search to be emailed about. Stored as "alert.created" v1.
+type AlertCreated struct {
+	AlertID     string
+	CandidateID string
+	Criteria    AlertCriteria
+	Frequency   AlertFrequency
+	CreatedAt   time.Time
+}
+
+// AlertDeleted: the alert ended, deleted by its candidate or unsubscribed from an e-mail
+// (Reason). Stored as "alert.deleted" v1.
+type AlertDeleted struct {
+	AlertID     string
+	CandidateID string
+	Reason      string
+	DeletedAt   time.Time
+}
+
+// CandidateEmailPreferencesSet: the candidate chose which optional e-mails to receive; Off
+// is every category turned off (the whole set, sorted). Stored as
+// "candidate.email_preferences_set" v1.
+type CandidateEmailPreferencesSet struct {
+	CandidateID string
+	Off         []EmailCategory
+	SetAt       time.Time
+}
+
+// CompanyEmailPreferencesSet: as CandidateEmailPreferencesSet, for a company. Stored as
+// "company.email_preferences_set" v1.
+type CompanyEmailPreferencesSet struct {
+	CompanyID string
+	Off       []EmailCategory
+	SetAt     time.Time
+}
+
+func (*AlertCreated) EventType() string                  { return EventAlertCreated }
+func (*AlertDeleted) EventType() string                  { return EventAlertDeleted }
+func (*CandidateEmailPreferencesSet) EventType() string  { return EventCandidateEmailPrefsSet }
+func (*CompanyEmailPreferencesSet) EventType() string    { return EventCompanyEmailPrefsSet }
+func (*AlertCreated) SchemaVersion() int                 { return 1 }
+func (*AlertDeleted) SchemaVersion() int                 { return 1 }
+func (*CandidateEmailPreferencesSet) SchemaVersion() int { return 1 }
+func (*CompanyEmailPreferencesSet) SchemaVersion() int   { return 1 }
 
 func (*CompanyRegistered) EventType() string        { return EventCompanyRegistered }
 func (*CandidateRegistered) EventType() string      { return EventCandidateRegistered }

@@ -8,7 +8,7 @@ import (
 func TestEventRegistry(t *testing.T) {
 	t.Parallel()
 	types := EventTypes()
-	if len(types) != 19 {
+	if len(types) != 23 {
 		t.Fatalf("%d event types: %q", len(types), types)
 	}
 	for _, name := range types {

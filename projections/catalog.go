@@ -54,6 +54,15 @@ func Definitions(pool *pgxpool.Pool, es *elasticsearch.Client, bulkWorkers int) 
 				return NewJobSearchProjector(pool, es, JobSearchConfig{FollowLive: true})
 			},
 		},
+		readmodels.AlertsProjection: {
+			Tables: readmodels.AlertsTablesDDL,
+			New: func(t readmodels.Target) (Projector, error) {
+				return NewAlertsProjector(pool, AlertsConfig{Schema: t.Schema})
+			},
+			Live: func() (Projector, error) {
+				return NewAlertsProjector(pool, AlertsConfig{FollowLive: true})
+			},
+		},
 	}
 }
 

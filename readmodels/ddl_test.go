@@ -41,6 +41,7 @@ func TestVersionDDLMatchesTheMigration(t *testing.T) {
 	}{
 		{readmodels.DefaultReadTablesSchema, "rm_v9", readmodels.ReadTablesDDL},
 		{readmodels.DefaultSearchSchema, "search_v9", readmodels.SearchTablesDDL},
+		{readmodels.DefaultAlertsSchema, "alerts_v9", readmodels.AlertsTablesDDL},
 	} {
 		stmts, err := tc.ddl(tc.v9)
 		if err != nil {

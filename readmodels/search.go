@@ -159,18 +159,12 @@ func (p *SearchParams) normalise() error {
 
 type obj = map[string]any
 
-// searchBody builds the Elasticsearch request of p at time now, to be answered within
-// timeout.
-func searchBody(p SearchParams, after json.RawMessage, now time.Time, timeout time.Duration) obj {
-	filter := []any{
-		obj{"term": obj{"status": StatusPublished}},
-		// The expiry bound is a fixed instant, not Elasticsearch's "now": a request naming
-		// "now" is never cached by the shard request cache, and its range filter differs on
-		// every request, so the node query cache cannot reuse it either. Rounded up to the
-		// minute, every search of a minute shares it (docs/BENCHMARKS.md); a job leaves
-		// search up to a minute before it expires, never after.
-		obj{"range": obj{"expires_at": obj{"gt": now.UTC().Truncate(time.Minute).Add(time.Minute).Format(time.RFC3339)}}},
-	}
+// criteriaQuery is the part of a search that decides which jobs match p: its filters and
+// its full-text terms, without the listing's liveness (status, expiry) and without the
+// clauses that only rank. GET /v1/jobs (searchBody) and the stored queries of job alerts
+// (AlertQuery) are both built from it, so an alert matches exactly the jobs the search
+// with its parameters lists.
+func criteriaQuery(p SearchParams) (filter, must []any) {
 	for _, t := range p.Tags {
 		if t = strings.TrimSpace(t); t != "" {
 			filter = append(filter, obj{"term": obj{"tags": strings.ToLower(t)}})
@@ -200,15 +194,54 @@ func searchBody(p SearchParams, after json.RawMessage, now time.Time, timeout ti
 	if p.CompanyID != "" {
 		filter = append(filter, obj{"term": obj{"company.id": p.CompanyID}})
 	}
-
-	boolQ := obj{"filter": filter}
-	if p.Q != "" {
+	if q := strings.TrimSpace(p.Q); q != "" {
 		// All terms must match somewhere (search_text gathers every searchable field), each
-		// with typo tolerance; the per-field clauses only rank.
-		boolQ["must"] = []any{obj{"match": obj{"search_text": obj{
-			"query": p.Q, "operator": "and", "fuzziness": "AUTO", "prefix_length": 1,
+		// with typo tolerance; the per-field clauses of searchBody only rank.
+		must = []any{obj{"match": obj{"search_text": obj{
+			"query": q, "operator": "and", "fuzziness": "AUTO", "prefix_length": 1,
 			"max_expansions": maxFuzzyExpansions,
 		}}}}
+	}
+	return filter, must
+}
+
+// listedFilter keeps the jobs GET /v1/jobs lists at all: published and not expired.
+func listedFilter(now time.Time) []any {
+	return []any{
+		obj{"term": obj{"status": StatusPublished}},
+		// The expiry bound is a fixed instant, not Elasticsearch's "now": a request naming
+		// "now" is never cached by the shard request cache, and its range filter differs on
+		// every request, so the node query cache cannot reuse it either. Rounded up to the
+		// minute, every search of a minute shares it (docs/BENCHMARKS.md); a job leaves
+		// search up to a minute before it expires, never after.
+		obj{"range": obj{"expires_at": obj{"gt": now.UTC().Truncate(time.Minute).Add(time.Minute).Format(time.RFC3339)}}},
+	}
+}
+
+// searchSort is the sort of an order of GET /v1/jobs.
+func searchSort(order string) []any {
+	switch order {
+	case SortNewest:
+		return []any{obj{"featured": "desc"}, obj{"published_at": "desc"}, obj{"id": "asc"}}
+	case SortSalary:
+		return []any{
+			obj{"salary_yearly.max": obj{"order": "desc", "missing": "_last"}},
+			obj{"published_at": "desc"}, obj{"id": "asc"},
+		}
+	default:
+		return []any{obj{"featured": "desc"}, "_score", obj{"published_at": "desc"}, obj{"id": "asc"}}
+	}
+}
+
+// searchBody builds the Elasticsearch request of p at time now, to be answered within
+// timeout.
+func searchBody(p SearchParams, after json.RawMessage, now time.Time, timeout time.Duration) obj {
+	filter := listedFilter(now)
+	criteria, must := criteriaQuery(p)
+	filter = append(filter, criteria...)
+	boolQ := obj{"filter": filter}
+	if len(must) > 0 {
+		boolQ["must"] = must
 		boolQ["should"] = []any{
 			obj{"multi_match": obj{
 				"query":     p.Q,
@@ -219,18 +252,7 @@ func searchBody(p SearchParams, after json.RawMessage, now time.Time, timeout ti
 		}
 	}
 
-	var sort []any
-	switch p.Sort {
-	case SortNewest:
-		sort = []any{obj{"featured": "desc"}, obj{"published_at": "desc"}, obj{"id": "asc"}}
-	case SortSalary:
-		sort = []any{
-			obj{"salary_yearly.max": obj{"order": "desc", "missing": "_last"}},
-			obj{"published_at": "desc"}, obj{"id": "asc"},
-		}
-	default:
-		sort = []any{obj{"featured": "desc"}, "_score", obj{"published_at": "desc"}, obj{"id": "asc"}}
-	}
+	sort := searchSort(p.Sort)
 
 	terms := func(field string) obj {
 		return obj{"terms": obj{"field": field, "size": facetSize}}

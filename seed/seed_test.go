@@ -119,6 +119,10 @@ func TestGeneratedHistory(t *testing.T) {
 		c := g.counts
 		mix := DefaultMix()
 		for _, typ := range domain.EventTypes() {
+			if st, _ := domain.StreamTypeOf(typ); st == domain.StreamTypeAlert ||
+				typ == domain.EventCandidateEmailPrefsSet || typ == domain.EventCompanyEmailPrefsSet {
+				continue // the seed writes the marketplace's history, not alerts or e-mail preferences
+			}
 			if c[typ] == 0 {
 				t.Errorf("no %s event", typ)
 			}

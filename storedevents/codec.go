@@ -214,6 +214,56 @@ var codecs = map[string]codec{
 			return &domain.ApplicationWithdrawn{ApplicationID: p.ApplicationID, JobID: p.JobID, CompanyID: p.CompanyID,
 				CandidateID: p.CandidateID, From: from, WithdrawnAt: p.WithdrawnAt}, err
 		}),
+	domain.EventAlertCreated: typed(1,
+		func(e *domain.AlertCreated) (AlertCreatedV1, error) {
+			freq, err := slug("AlertFrequency", e.Frequency)
+			return AlertCreatedV1{AlertID: e.AlertID, CandidateID: e.CandidateID, Criteria: AlertCriteriaV1(e.Criteria),
+				Frequency: freq, CreatedAt: e.CreatedAt}, err
+		},
+		func(p AlertCreatedV1) (*domain.AlertCreated, error) {
+			freq, err := parse("alert frequency", p.Frequency, domain.ParseAlertFrequency)
+			return &domain.AlertCreated{AlertID: p.AlertID, CandidateID: p.CandidateID, Criteria: domain.AlertCriteria(p.Criteria),
+				Frequency: freq, CreatedAt: p.CreatedAt}, err
+		}),
+	domain.EventAlertDeleted: typed(1,
+		func(e *domain.AlertDeleted) (AlertDeletedV1, error) { return AlertDeletedV1(*e), nil },
+		func(p AlertDeletedV1) (*domain.AlertDeleted, error) {
+			e := domain.AlertDeleted(p)
+			return &e, nil
+		}),
+	domain.EventCandidateEmailPrefsSet: typed(1,
+		func(e *domain.CandidateEmailPreferencesSet) (CandidateEmailPreferencesSetV1, error) {
+			return CandidateEmailPreferencesSetV1{CandidateID: e.CandidateID, Off: categoryNames(e.Off), SetAt: e.SetAt}, nil
+		},
+		func(p CandidateEmailPreferencesSetV1) (*domain.CandidateEmailPreferencesSet, error) {
+			return &domain.CandidateEmailPreferencesSet{CandidateID: p.CandidateID, Off: categories(p.Off), SetAt: p.SetAt}, nil
+		}),
+	domain.EventCompanyEmailPrefsSet: typed(1,
+		func(e *domain.CompanyEmailPreferencesSet) (CompanyEmailPreferencesSetV1, error) {
+			return CompanyEmailPreferencesSetV1{CompanyID: e.CompanyID, Off: categoryNames(e.Off), SetAt: e.SetAt}, nil
+		},
+		func(p CompanyEmailPreferencesSetV1) (*domain.CompanyEmailPreferencesSet, error) {
+			return &domain.CompanyEmailPreferencesSet{CompanyID: p.CompanyID, Off: categories(p.Off), SetAt: p.SetAt}, nil
+		}),
+}
+
+// categoryNames stores e-mail categories as their names (an empty list as [], not null).
+func categoryNames(cs []domain.EmailCategory) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = string(c)
+	}
+	return out
+}
+
+// categories reads stored e-mail categories; a name this code no longer offers is kept,
+// so that history reads back as recorded.
+func categories(names []string) []domain.EmailCategory {
+	out := make([]domain.EmailCategory, len(names))
+	for i, n := range names {
+		out[i] = domain.EmailCategory(n)
+	}
+	return out
 }
 
 func withUpcasters(c codec, ups map[int]eventstore.Upcaster) codec {

@@ -27,11 +27,15 @@ import (
 // (describeAggregate), both by that code (repository.Decode) from this very export. Never
 // regenerate them: they are the history that must keep decoding.
 
-// newerThanFrozenHistory are the event types added after the frozen history was written
-// (their shapes are guarded by testdata/encoded.golden only).
-var newerThanFrozenHistory = map[string]bool{
-	domain.EventSignInLinkRequested: true,
-	domain.EventSignInLinkUsed:      true,
+// addedAfterFrozenHistory are the event types that did not exist when the frozen history
+// was written: TestStoredShapes pins their shapes instead.
+var addedAfterFrozenHistory = map[string]bool{
+	domain.EventAlertCreated:           true,
+	domain.EventAlertDeleted:           true,
+	domain.EventCandidateEmailPrefsSet: true,
+	domain.EventCompanyEmailPrefsSet:   true,
+	domain.EventSignInLinkRequested:    true,
+	domain.EventSignInLinkUsed:         true,
 }
 
 func readGz(t *testing.T, name string) []byte {
@@ -135,7 +139,7 @@ func TestFrozenSeedHistoryDecodesUnchanged(t *testing.T) {
 		t.Fatalf("%d events read, %d bytes of decoded events left", n, len(decoded))
 	}
 	for _, name := range domain.EventTypes() {
-		if newerThanFrozenHistory[name] {
+		if addedAfterFrozenHistory[name] {
 			continue
 		}
 		if !versions[name+" v1"] && !versions[name+" v2"] {

@@ -39,7 +39,9 @@ func fixedEvents(t testing.TB) []domain.Event {
 		candidate = "0195a1b2-0000-7000-8000-000000000002"
 		job       = "0195a1b2-0000-7000-8000-000000000003"
 		app       = "0195a1b2-0000-7000-8000-000000000004"
+		alert     = "0195a1b2-0000-7000-8000-000000000005"
 	)
+	remote := true
 	return []domain.Event{
 		&domain.CompanyRegistered{CompanyID: company, Name: "Acme", Email: "jobs@acme.example", Website: "https://acme.example", Description: "Anvils.", RegisteredAt: at},
 		&domain.CompanyRegistered{CompanyID: company, Name: "Acme", Email: "jobs@acme.example", RegisteredAt: at},
@@ -72,6 +74,14 @@ func fixedEvents(t testing.TB) []domain.Event {
 		&domain.ApplicationWithdrawn{ApplicationID: app, JobID: job, CompanyID: company, CandidateID: candidate, From: domain.ApplicationStatusReviewing, WithdrawnAt: later},
 		&domain.SignInLinkRequested{LinkID: "0195a1b2-0000-7000-8000-000000000005", Role: domain.SignInRoleCandidate, AccountID: candidate, Email: "ada@example.com", RequestedAt: at, ExpiresAt: later},
 		&domain.SignInLinkUsed{LinkID: "0195a1b2-0000-7000-8000-000000000005", UsedAt: at},
+		&domain.AlertCreated{AlertID: alert, CandidateID: candidate, Criteria: domain.AlertCriteria{Q: "go engineer", Tags: []string{"go", "kafka"},
+			Remote: &remote, Region: "EMEA", Country: "DE", EmploymentType: "full_time", Seniority: "senior", SalaryMin: 6_000_000,
+			Currency: "EUR", CompanyID: company, Sort: "newest"}, Frequency: domain.AlertFrequencyDaily, CreatedAt: at},
+		&domain.AlertCreated{AlertID: alert, CandidateID: candidate, Frequency: domain.AlertFrequencyInstant, CreatedAt: at},
+		&domain.AlertDeleted{AlertID: alert, CandidateID: candidate, Reason: domain.AlertUnsubscribed, DeletedAt: later},
+		&domain.CandidateEmailPreferencesSet{CandidateID: candidate, Off: []domain.EmailCategory{domain.EmailJobAlerts}, SetAt: later},
+		&domain.CandidateEmailPreferencesSet{CandidateID: candidate, Off: []domain.EmailCategory{}, SetAt: later},
+		&domain.CompanyEmailPreferencesSet{CompanyID: company, Off: []domain.EmailCategory{domain.EmailApplicationsReceived, domain.EmailListingNotices}, SetAt: later},
 	}
 }
 

@@ -221,3 +221,50 @@ type ApplicationWithdrawnV1 struct {
 	From          string    `json:"from"`
 	WithdrawnAt   time.Time `json:"withdrawn_at"`
 }
+
+// AlertCriteriaV1 is the saved search inside alert.created v1: the parameters of
+// GET /v1/jobs by their query-string names.
+type AlertCriteriaV1 struct {
+	Q              string   `json:"q,omitempty"`
+	Tags           []string `json:"tags,omitempty"`
+	Remote         *bool    `json:"remote,omitempty"`
+	Region         string   `json:"region,omitempty"`
+	Country        string   `json:"country,omitempty"`
+	EmploymentType string   `json:"employment_type,omitempty"`
+	Seniority      string   `json:"seniority,omitempty"`
+	SalaryMin      int64    `json:"salary_min,omitempty"`
+	Currency       string   `json:"currency,omitempty"`
+	CompanyID      string   `json:"company_id,omitempty"`
+	Sort           string   `json:"sort,omitempty"`
+}
+
+// AlertCreatedV1 is "alert.created" v1.
+type AlertCreatedV1 struct {
+	AlertID     string          `json:"alert_id"`
+	CandidateID string          `json:"candidate_id"`
+	Criteria    AlertCriteriaV1 `json:"criteria"`
+	Frequency   string          `json:"frequency"`
+	CreatedAt   time.Time       `json:"created_at"`
+}
+
+// AlertDeletedV1 is "alert.deleted" v1.
+type AlertDeletedV1 struct {
+	AlertID     string    `json:"alert_id"`
+	CandidateID string    `json:"candidate_id"`
+	Reason      string    `json:"reason"`
+	DeletedAt   time.Time `json:"deleted_at"`
+}
+
+// CandidateEmailPreferencesSetV1 is "candidate.email_preferences_set" v1.
+type CandidateEmailPreferencesSetV1 struct {
+	CandidateID string    `json:"candidate_id"`
+	Off         []string  `json:"off"`
+	SetAt       time.Time `json:"set_at"`
+}
+
+// CompanyEmailPreferencesSetV1 is "company.email_preferences_set" v1.
+type CompanyEmailPreferencesSetV1 struct {
+	CompanyID string    `json:"company_id"`
+	Off       []string  `json:"off"`
+	SetAt     time.Time `json:"set_at"`
+}

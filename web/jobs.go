@@ -76,11 +76,11 @@ func (s *Server) renderJob(w http.ResponseWriter, r *http.Request, status int, j
 	p := page{
 		Title:       j.Title + " at " + j.Company.Name,
 		Description: summary(j),
-		Canonical:   absURL(r, jobPath(j)),
+		Canonical:   s.absURL(r, jobPath(j)),
 		Data:        jobView{Job: j, Owner: owner, Apply: form, Errors: errs},
 	}
 	if j.Status == "published" {
-		p.JSONLD = jobPosting(r, j)
+		p.JSONLD = s.jobPosting(r, j)
 		if status == http.StatusOK {
 			cachePublic(w, r, time.Minute)
 		}
@@ -115,13 +115,13 @@ func summary(j readmodels.Job) string {
 
 // jobPosting is the job's schema.org JobPosting as JSON-LD. encoding/json escapes <, > and
 // &, so the data cannot close the script element it is written in.
-func jobPosting(r *http.Request, j readmodels.Job) template.JS {
+func (s *Server) jobPosting(r *http.Request, j readmodels.Job) template.JS {
 	types := map[string]string{"full_time": "FULL_TIME", "part_time": "PART_TIME", "contract": "CONTRACTOR", "internship": "INTERN"}
-	org := map[string]any{"@type": "Organization", "name": j.Company.Name, "url": absURL(r, "/companies/"+j.Company.ID)}
+	org := map[string]any{"@type": "Organization", "name": j.Company.Name, "url": s.absURL(r, "/companies/"+j.Company.ID)}
 	ld := map[string]any{
 		"@context": "https://schema.org/", "@type": "JobPosting",
 		"title": j.Title, "description": j.Description, "identifier": map[string]any{"@type": "PropertyValue", "name": "jobboard", "value": j.ID},
-		"employmentType": types[j.EmploymentType], "hiringOrganization": org, "url": absURL(r, jobPath(j)),
+		"employmentType": types[j.EmploymentType], "hiringOrganization": org, "url": s.absURL(r, jobPath(j)),
 	}
 	if j.PublishedAt != nil {
 		ld["datePosted"] = j.PublishedAt.UTC().Format(time.RFC3339)
@@ -188,7 +188,7 @@ func (s *Server) handleCompany(w http.ResponseWriter, r *http.Request) {
 		desc = desc[:157] + "…"
 	}
 	cachePublic(w, r, time.Minute)
-	s.render(w, r, http.StatusOK, "company.html", page{Title: c.Name + " jobs", Description: desc, Canonical: absURL(r, "/companies/"+id),
+	s.render(w, r, http.StatusOK, "company.html", page{Title: c.Name + " jobs", Description: desc, Canonical: s.absURL(r, "/companies/"+id),
 		Data: companyView{Company: c, Jobs: jobs.Items, More: jobs.NextCursor != ""}})
 }
 

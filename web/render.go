@@ -26,9 +26,9 @@ var assets embed.FS
 type pages struct {
 	byName map[string]*template.Template
 	// css is the stylesheet and cssPath its URL, versioned by content so it can be cached
-	// for a year.
-	css     []byte
-	cssPath string
+	// for a year; js and jsPath the search page's script, likewise.
+	css, js         []byte
+	cssPath, jsPath string
 }
 
 func parsePages() (*pages, error) {
@@ -36,8 +36,12 @@ func parsePages() (*pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: stylesheet: %w", err)
 	}
-	sum := sha256.Sum256(css)
-	p := &pages{byName: map[string]*template.Template{}, css: css, cssPath: "/static/style." + hex.EncodeToString(sum[:6]) + ".css"}
+	js, err := assets.ReadFile("static/search.js")
+	if err != nil {
+		return nil, fmt.Errorf("web: script: %w", err)
+	}
+	p := &pages{byName: map[string]*template.Template{}, css: css, js: js,
+		cssPath: "/static/style." + contentHash(css) + ".css", jsPath: "/static/search." + contentHash(js) + ".js"}
 	names, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -54,6 +58,11 @@ func parsePages() (*pages, error) {
 		p.byName[base] = t
 	}
 	return p, nil
+}
+
+func contentHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
 }
 
 // funcs are the helpers templates may call; each returns text that html/template escapes
@@ -98,6 +107,8 @@ type page struct {
 	// Notice is a message shown at the top of the page (the outcome of a form).
 	Notice string
 	CSS    string
+	// Script is the URL of the page's script, if it has one.
+	Script string
 	// JSONLD is structured data (schema.org), already JSON-encoded.
 	JSONLD template.JS
 	Data   any
@@ -148,16 +159,18 @@ func cachePublic(w http.ResponseWriter, r *http.Request, maxAge time.Duration) {
 // notices are the messages a redirect after a form may ask for (?done=…): fixed texts, so
 // nothing a link carries is shown as is.
 var notices = map[string]string{
-	"posted":     "Your job is saved. Pay for its listing to publish it.",
-	"updated":    "Your changes are saved.",
-	"closed":     "The job is closed: it left the search and takes no more applications.",
-	"paid":       "Payment received: your job is published.",
-	"applied":    "Your application is sent.",
-	"withdrawn":  "Your application is withdrawn.",
-	"moved":      "The applicant was moved.",
-	"signedin":   "You are signed in.",
-	"signedout":  "You are signed out.",
-	"registered": "Your account is created.",
+	"posted":       "Your job is saved. Pay for its listing to publish it.",
+	"updated":      "Your changes are saved.",
+	"closed":       "The job is closed: it left the search and takes no more applications.",
+	"paid":         "Payment received: your job is published.",
+	"applied":      "Your application is sent.",
+	"withdrawn":    "Your application is withdrawn.",
+	"moved":        "The applicant was moved.",
+	"signedin":     "You are signed in.",
+	"signedout":    "You are signed out.",
+	"registered":   "Your account is created.",
+	"alertcreated": "Your job alert is saved.",
+	"alertdeleted": "The job alert is deleted.",
 }
 
 type errorView struct {
@@ -270,8 +283,13 @@ func (s *Server) awaitWrites(r *http.Request, rm application.ReadModel) error {
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
-// absURL is path on the host the request came to (canonical links, sitemap, JSON-LD).
-func absURL(r *http.Request, path string) string {
+// absURL is path on the site's public address (canonical links, sitemap, JSON-LD): BaseURL
+// when configured, so that a forged Host header cannot put another site's links in a page
+// that shared caches keep; else the host the request came to.
+func (s *Server) absURL(r *http.Request, path string) string {
+	if s.cfg.BaseURL != "" {
+		return s.cfg.BaseURL + path
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -287,9 +305,14 @@ func (s *Server) registerStaticRoutes() {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		_, _ = w.Write(s.pages.css)
 	}).Methods(http.MethodGet, http.MethodHead)
+	s.router.HandleFunc(s.pages.jsPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		_, _ = w.Write(s.pages.js)
+	}).Methods(http.MethodGet, http.MethodHead)
 	s.router.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=86400")
-		fmt.Fprintf(w, "User-agent: *\nAllow: /employer/jobs/new\nDisallow: /employer\nDisallow: /me\nDisallow: /signin\nDisallow: /signup\nDisallow: /v1/\nDisallow: /operator\nSitemap: %s\n", absURL(r, "/sitemap.xml"))
+		fmt.Fprintf(w, "User-agent: *\nAllow: /employer/jobs/new\nDisallow: /employer\nDisallow: /me\nDisallow: /signin\nDisallow: /signup\nDisallow: /v1/\nDisallow: /operator\nSitemap: %s\n", s.absURL(r, "/sitemap.xml"))
 	}).Methods(http.MethodGet, http.MethodHead)
 }

@@ -201,6 +201,9 @@ type searchView struct {
 	TypeOptions, SeniorityOptions     []option
 	Sorts                             []option
 	Searched                          bool
+	// AlertFields carry the search into the alert form (signed-in candidates).
+	AlertFields url.Values
+	Frequencies []option
 }
 
 var (
@@ -251,16 +254,17 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	view.Paged = form.Cursor != ""
 	view.FirstHref = form.href("cursor", "")
 	view.Searched = len(form.values()) > 0
+	view.AlertFields, view.Frequencies = form.values(), frequencies
 	desc := "Search open jobs by keyword, remote or on site, region, country, type, seniority, salary and tags. Featured jobs first."
 	if form.Q != "" {
 		title = "Jobs matching “" + form.Q + "”"
 	}
-	pg := page{Title: title, Description: desc, Data: view}
+	pg := page{Title: title, Description: desc, Data: view, Script: s.pages.jsPath}
 	if view.Searched || view.Paged {
 		// One canonical home for search engines; filtered pages are not indexed twice.
-		pg.Canonical, pg.NoIndex = absURL(r, "/"), view.Paged
+		pg.Canonical, pg.NoIndex = s.absURL(r, "/"), view.Paged
 	} else {
-		pg.Canonical = absURL(r, "/")
+		pg.Canonical = s.absURL(r, "/")
 	}
 	cachePublic(w, r, time.Minute)
 	s.render(w, r, status, "search.html", pg)

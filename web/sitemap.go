@@ -44,7 +44,7 @@ func (s *Server) handleSitemap(w http.ResponseWriter, r *http.Request) {
 	defer s.sitemap.mu.Unlock()
 	now := s.cfg.Now()
 	if s.sitemap.body == nil || s.sitemap.host != r.Host || now.Sub(s.sitemap.built) > sitemapTTL {
-		set := urlset{Xmlns: "http://www.sitemaps.org/schemas/sitemap/0.9", URLs: []sitemapURL{{Loc: absURL(r, "/")}}}
+		set := urlset{Xmlns: "http://www.sitemaps.org/schemas/sitemap/0.9", URLs: []sitemapURL{{Loc: s.absURL(r, "/")}}}
 		p := readmodels.SearchParams{Sort: "newest", Limit: 100}
 		for len(set.URLs) < sitemapMaxURLs {
 			res, err := s.app.Queries.SearchJobs.Handle(r.Context(), p)
@@ -53,7 +53,7 @@ func (s *Server) handleSitemap(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			for _, it := range res.Items {
-				u := sitemapURL{Loc: absURL(r, jobPath(readmodels.Job{ID: it.ID, Title: it.Title}))}
+				u := sitemapURL{Loc: s.absURL(r, jobPath(readmodels.Job{ID: it.ID, Title: it.Title}))}
 				if it.PublishedAt != nil {
 					u.LastMod = it.PublishedAt.UTC().Format("2006-01-02")
 				}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -29,8 +30,12 @@ type Config struct {
 	// API's SIGNING_KEY: a consistency token of either front door is good for the other).
 	// At least 32 bytes.
 	SigningKey []byte
+	// BaseURL is the site's public address (PUBLIC_BASE_URL, no trailing slash): the start of
+	// canonical links, the sitemap and JSON-LD. Empty: the request's host.
+	BaseURL string
 	// SecureCookies marks the session cookie Secure. Requests that arrive over TLS get
-	// Secure cookies whatever this says; set it behind a TLS-terminating proxy.
+	// Secure cookies whatever this says; set it behind a TLS-terminating proxy (internal/app
+	// sets it when BaseURL is https).
 	SecureCookies bool
 	// SessionTTL is how long a session lasts after sign-in. Default 14 days.
 	SessionTTL time.Duration
@@ -50,6 +55,7 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 14 * 24 * time.Hour
 	}
@@ -123,6 +129,7 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 	s.registerPublicRoutes()
 	s.registerAccountRoutes()
 	s.registerCandidateRoutes()
+	s.registerAlertRoutes()
 	s.registerEmployerRoutes()
 	s.registerOperatorRoutes()
 	// Every unsafe request (POST) must come from our own pages: browsers say where a request

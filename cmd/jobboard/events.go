@@ -72,7 +72,8 @@ func (f *filterFlags) warnUnknown(w io.Writer) {
 		}
 	}
 	switch f.streamType {
-	case "", domain.StreamTypeCompany, domain.StreamTypeCandidate, domain.StreamTypeJob, domain.StreamTypeApplication:
+	case "", domain.StreamTypeCompany, domain.StreamTypeCandidate, domain.StreamTypeJob, domain.StreamTypeApplication,
+		domain.StreamTypeAlert:
 	default:
 		fmt.Fprintf(w, "warning: stream type %q is unknown to this version\n", f.streamType)
 	}

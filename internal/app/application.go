@@ -112,9 +112,15 @@ func (m *Main) newCommands() (*application.Commands, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The cap on alerts per candidate counts in the alerts projection, on the primary.
+	alerts, err := readmodels.NewStore(m.pool, m.es, readmodels.StoreConfig{SearchAlias: m.cfg.SearchAlias(), Logger: m.log})
+	if err != nil {
+		return nil, err
+	}
 	return application.NewCommands(application.CommandsConfig{
 		Store: m.repo, Gateway: gateway, Clock: time.Now, IDs: commands.NewUUIDv7, Prices: prices, Logger: m.log,
 		Accounts: m.repo,
+		Alerts:   alerts,
 	})
 }
 

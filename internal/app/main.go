@@ -81,6 +81,7 @@ func (m *Main) Run(ctx context.Context) error {
 		{RoleProjectors, m.startProjectors},
 		{RoleScheduler, m.startScheduler},
 		{RoleNotifier, m.startNotifier},
+		{RoleNotifier, m.startAlerts},
 	} {
 		if !m.cfg.HasRole(role.name) {
 			continue

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 
+	"github.com/jobboard/jobboard/alerting"
 	"github.com/jobboard/jobboard/bus"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/notifier"
@@ -109,10 +110,15 @@ func (m *Main) startNotifier(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	prefs, err := m.alertsStore() // the recipients' e-mail preferences
+	if err != nil {
+		return err
+	}
 	sender, err := notifier.NewSender(m.pool, notifier.SenderConfig{
 		SMTP: smtp, From: m.cfg.MailFrom, BaseURL: m.cfg.PublicBaseURL,
 		Workers: m.cfg.MailWorkers, MaxAttempts: m.cfg.MailMaxAttempts, Lease: m.cfg.MailClaimLease,
 		Metrics: metrics, Logger: m.log,
+		Suppressed: alerting.Suppressed(prefs),
 	})
 	if err != nil {
 		return err

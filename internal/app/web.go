@@ -32,6 +32,8 @@ func (m *Main) withWeb(app application.Application, apiHandler http.Handler) (ht
 	cfg := web.Config{
 		App:                app,
 		SigningKey:         []byte(m.cfg.SigningKey),
+		BaseURL:            m.cfg.PublicBaseURL,
+		SecureCookies:      strings.HasPrefix(m.cfg.PublicBaseURL, "https://"),
 		ConsistencyTimeout: m.cfg.ConsistencyTimeout,
 		Operators:          m.webOperators(),
 	}

@@ -195,7 +195,7 @@ func TestWebJourneys(t *testing.T) {
 	anon := newBrowser(t, m.URL())
 	t.Run("a visitor finds the job with a typo, featured and escaped", func(t *testing.T) {
 		p := anon.get("/?q=kubernetis&ct="+ct[1]).must(t, 200, "search")
-		p.has(t, "/jobs/"+jobID+"-", "Featured", "&lt;script&gt;alert(1)&lt;/script&gt;", "1 job", `data-testid="facet-tag"`)
+		p.has(t, "/jobs/"+jobID+"-", "Featured", "&lt;script&gt;alert(1)&lt;/script&gt;", "1 job", `data-testid="facet-tag"`, `<script src="/static/search.`)
 		if strings.Contains(p.body, "<script>alert(1)") {
 			t.Error("the title is not escaped in the search")
 		}
@@ -218,6 +218,19 @@ func TestWebJourneys(t *testing.T) {
 
 	cand := newBrowser(t, m.URL())
 	signUp(t, cand, c, cfg, "candidate", "Ada")
+	t.Run("a candidate saves the current search as an alert, lists and deletes it", func(t *testing.T) {
+		p := cand.get("/?q=kubernetes&remote=true&tags=go").must(t, 200, "search as a candidate")
+		p.has(t, `id="alert-form"`, `name="q" value="kubernetes"`, `name="tags" value="go"`)
+		created := cand.post("/me/alerts", url.Values{"q": {"kubernetes"}, "remote": {"true"}, "tags": {"go"}, "frequency": {"daily"}}).location(t)
+		p = cand.get(created).must(t, 200, "alerts after create")
+		p.has(t, "Your job alert is saved", "“kubernetes” · remote · tags go", "Daily")
+		id := regexp.MustCompile(`data-alert-id="([^"]+)"`).FindStringSubmatch(p.body)
+		if id == nil {
+			t.Fatal("no alert listed")
+		}
+		deleted := cand.post("/me/alerts/"+id[1]+"/delete", nil).location(t)
+		cand.get(deleted).must(t, 200, "alerts after delete").has(t, "The job alert is deleted", "You have no job alerts")
+	})
 	t.Run("an application with a bad résumé URL is refused next to the field", func(t *testing.T) {
 		p := cand.post("/jobs/"+jobID+"/apply", url.Values{"resume_url": {"not a url"}, "cover_letter": {"Hello there"}})
 		p.must(t, http.StatusUnprocessableEntity, "bad application").has(t, `id="resume_url-error"`, "Hello there")
@@ -243,11 +256,32 @@ func TestWebJourneys(t *testing.T) {
 	// The candidate's page waits for nothing here: the employer's write reached the read
 	// model before the employer's page above was shown.
 	cand.get("/me/applications").must(t, 200, "my applications").has(t, "Hired")
+	if p := cand.get("/me/applications"); strings.Contains(p.body, "/withdraw") {
+		t.Error("a hired application offers to withdraw")
+	}
 
 	t.Run("another employer cannot see the job's private pages", func(t *testing.T) {
 		other := newBrowser(t, m.URL())
 		signUp(t, other, c, cfg, "employer", "Globex")
 		other.get("/employer/jobs/"+jobID+"/applicants").must(t, 404, "someone else's applicants")
+	})
+	t.Run("the employer edits the job; an edit made on an old version is refused", func(t *testing.T) {
+		p := emp.get("/employer/jobs/"+jobID+"/edit").must(t, 200, "edit form")
+		p.has(t, `value="&lt;script&gt;alert(1)&lt;/script&gt; Kubernetes engineer"`, `name="salary.min" value="6000000"`, `value="DE, FR"`)
+		version := regexp.MustCompile(`name="version" value="(\d+)"`).FindStringSubmatch(p.body)
+		if version == nil {
+			t.Fatal("no version in the edit form")
+		}
+		edit := url.Values{}
+		for k, v := range form {
+			edit[k] = v
+		}
+		edit.Set("title", "Kubernetes platform engineer")
+		edit.Set("version", version[1])
+		edited := emp.post("/employer/jobs/"+jobID+"/edit", edit).location(t)
+		emp.get(edited).must(t, 200, "job after edit").has(t, "Kubernetes platform engineer", "Your changes are saved")
+		edit.Set("title", "Stale edit")
+		emp.post("/employer/jobs/"+jobID+"/edit", edit).must(t, http.StatusConflict, "edit of an old version").has(t, "changed meanwhile")
 	})
 	t.Run("a cross-site form post is refused", func(t *testing.T) {
 		emp.post("/employer/jobs/"+jobID+"/close", nil, "Sec-Fetch-Site", "cross-site").must(t, http.StatusForbidden, "cross-site post")

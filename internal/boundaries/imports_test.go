@@ -46,6 +46,8 @@ var imports = map[string]rule{
 	"domain":               {},
 	"internal/apperr":      {},
 	"internal/consistency": {},
+	// Signed one-click unsubscribe tokens (e-mails carry them, the API checks them).
+	"internal/unsubscribe": {},
 	// No adapter, no I/O library: the write side is tested without engines.
 	"commands": {
 		may:    []string{"domain", "internal/apperr", uuid},
@@ -80,13 +82,15 @@ var imports = map[string]rule{
 	"notifier": {may: []string{"projections", "domain", "eventstore", pgx, prometheus, "github.com/wneessen/go-mail"}},
 	// The front door: HTTP concerns only. It calls the application layer with the commands'
 	// and read models' own types; no store of its own (no pgx, no eventstore).
-	"api": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency", uuid,
+	"api": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency", "internal/unsubscribe", uuid,
 		"github.com/gorilla/mux", prometheus, stripe, "golang.org/x/time/rate"}},
 	// The browser front door: pages over the same application layer, no store of its own.
 	"web": {may: []string{"application", "commands", "readmodels", "domain", "internal/apperr", "internal/consistency",
 		"internal/signinlink", uuid, "github.com/gorilla/mux"}},
 	// The signed sign-in links the web checks and the notifier e-mails: standard library only.
 	"internal/signinlink": {},
+	// Job alert e-mails: matching (readmodels) into the notifier's outbox.
+	"alerting": {may: []string{"domain", "notifier", "projections", "readmodels", "internal/unsubscribe", pgx}},
 	// The PostgreSQL implementation of the application's idempotency store.
 	"idempotency": {may: []string{"application", "internal/apperr", pgx}},
 	// The synthetic history writes through the command handlers and the PostgreSQL store.
