@@ -38,7 +38,10 @@ psql -q "$PG/postgres?sslmode=disable" -c "CREATE DATABASE $db"
 
 # Every role runs (the web pages read the live projections). Secrets are per run; DEV_MODE
 # gives the test-mode payment page the post-a-job flow leads to.
-export DATABASE_URL="$PG/$db?sslmode=disable" HTTP_ADDR=127.0.0.1:0 LOG_LEVEL=warn DEV_MODE=true
+# The canonical links and JSON-LD name PUBLIC_BASE_URL: the server's own address here, so
+# Lighthouse sees canonical links on the page's own origin (a free port, chosen beforehand).
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export DATABASE_URL="$PG/$db?sslmode=disable" HTTP_ADDR=127.0.0.1:$port PUBLIC_BASE_URL=http://127.0.0.1:$port LOG_LEVEL=warn DEV_MODE=true
 export OPERATOR_TOKEN="audit-operator-$suffix-$suffix" STRIPE_WEBHOOK_SECRET="whsec_audit_$suffix"
 export SIGNING_KEY="audit-signing-key-$suffix-$suffix-$suffix"
 export KAFKA_TOPIC_PREFIX="audit-$suffix." KAFKA_PARTITIONS=1 ELASTICSEARCH_INDEX_PREFIX=$index_prefix
