@@ -51,6 +51,9 @@ type lhr struct {
 		Score        *float64 `json:"score"`
 		DisplayValue string   `json:"displayValue"`
 		Mode         string   `json:"scoreDisplayMode"`
+		Details      struct {
+			Items []map[string]any `json:"items"`
+		} `json:"details"`
 	} `json:"audits"`
 }
 
@@ -194,11 +197,38 @@ func lostPoints(r lhr) []string {
 			if a.DisplayValue != "" {
 				line += ", " + a.DisplayValue
 			}
-			out = append(out, line+")")
+			line += ")"
+			for i, it := range a.Details.Items {
+				if i == 3 {
+					line += fmt.Sprintf("\n    - … and %d more", len(a.Details.Items)-3)
+					break
+				}
+				if what := itemText(it); what != "" {
+					line += "\n    - " + what
+				}
+			}
+			out = append(out, line)
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// itemText says what an audit item is about: the element (its HTML), the message or the URL.
+func itemText(it map[string]any) string {
+	for _, key := range []string{"node", "tapTarget"} {
+		if n, ok := it[key].(map[string]any); ok {
+			if snippet, _ := n["snippet"].(string); snippet != "" {
+				return "`" + strings.ReplaceAll(snippet, "`", "'") + "`"
+			}
+		}
+	}
+	for _, key := range []string{"description", "url"} {
+		if v, _ := it[key].(string); v != "" {
+			return strings.ReplaceAll(path(v), "\n", " ")
+		}
+	}
+	return ""
 }
 
 // path drops the per-run loopback address and port from a page's URL.
