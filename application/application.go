@@ -98,6 +98,7 @@ func NewCommands(c CommandsConfig) (*Commands, error) {
 	out.RequestSignInLink, err = commands.NewRequestSignInLinkHandler(c.Store, c.Accounts, c.Clock, c.IDs, c.SignInLinkTTL)
 	must(err)
 	out.UseSignInLink, err = commands.NewUseSignInLinkHandler(c.Store, c.Clock, c.IDs)
+	must(err)
 	out.CreateAlert, err = commands.NewCreateAlertHandler(c.Store, c.Clock, c.IDs, c.Alerts)
 	must(err)
 	out.DeleteAlert, err = commands.NewDeleteAlertHandler(c.Store, c.Clock, c.IDs)
