@@ -112,3 +112,11 @@ fuzz-api: stack
 ## readme-config: regenerate README's configuration table from `jobboard config`
 readme-config: build
 	@awk -v table="$$(./bin/jobboard config)" '/<!-- config:begin/ {print; print table; skip=1; next} /<!-- config:end/ {skip=0} !skip' README.md > README.md.tmp && mv README.md.tmp README.md
+
+## audit-web: Lighthouse (npm, with Debian's Chromium, both installed by `make stack`) on the
+## search, job and post-a-job pages of a fresh server over a seeded board; asserts performance
+## >= 90, accessibility >= 95, best practices >= 90, SEO >= 95 and writes docs/WEB-AUDIT.md
+## (tools/web-audit/run.sh). Not part of `make test`: the browser tests there run axe-core.
+.PHONY: audit-web
+audit-web: stack
+	./tools/web-audit/run.sh

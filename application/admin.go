@@ -38,6 +38,12 @@ type Admin struct {
 	Stream Handler[GetStream, StreamAsOf]
 	// Events pages through the raw history in commit-safe order.
 	Events Handler[ReadEvents, EventsPage]
+	// DeadLetters lists a projection's dead letters (open ones, oldest first), DeadLetter
+	// shows one, ReplayDeadLetters feeds open ones back through the live projector
+	// (admin_deadletters.go).
+	DeadLetters       Handler[ListDeadLetters, []DeadLetter]
+	DeadLetter        Handler[GetDeadLetter, DeadLetter]
+	ReplayDeadLetters Handler[ReplayDeadLetters, ReplayResult]
 }
 
 // ListProjections asks for the status of every projection.
@@ -114,6 +120,9 @@ type ProjectionStatus = projections.ProjectionStatus
 
 // RebuildStatus is the progress of one rebuild, as projections' bookkeeping records it.
 type RebuildStatus = projections.RebuildStatus
+
+// RebuildDone is the state of a rebuild whose version was promoted and serves.
+const RebuildDone = projections.RebuildDone
 
 // StreamAsOf is one stream as of a time.
 type StreamAsOf struct {
@@ -224,21 +233,30 @@ type AdminConfig struct {
 	// Closing is set when the rebuilder is being closed: a start refused then is "try again
 	// elsewhere", not an internal error.
 	Closing *atomic.Bool
+	// LiveProjector builds the live projector of a projection, which dead-letter replays go
+	// through.
+	LiveProjector func(projection string) (projections.Projector, error)
 }
 
 // NewAdmin builds the operators' handlers.
 func NewAdmin(c AdminConfig) (*Admin, error) {
-	if c.Pool == nil || c.Events == nil || c.Rebuilder == nil || c.Closing == nil {
-		return nil, errors.New("application: admin: Pool, Events, Rebuilder and Closing are required")
+	if c.Pool == nil || c.Events == nil || c.Rebuilder == nil || c.Closing == nil || c.LiveProjector == nil {
+		return nil, errors.New("application: admin: Pool, Events, Rebuilder, Closing and LiveProjector are required")
 	}
 	a := admin(c)
-	return &Admin{
+	dead, err := projections.NewDeadLetters(c.Pool)
+	if err != nil {
+		return nil, err
+	}
+	out := &Admin{
 		Projections:  HandlerFunc[ListProjections, []ProjectionStatus](a.projections),
 		StartRebuild: HandlerFunc[StartRebuild, RebuildStarted](a.startRebuild),
 		Rebuild:      HandlerFunc[GetRebuild, RebuildStatus](a.rebuild),
 		Stream:       HandlerFunc[GetStream, StreamAsOf](a.stream),
 		Events:       HandlerFunc[ReadEvents, EventsPage](a.events),
-	}, nil
+	}
+	out.DeadLetters, out.DeadLetter, out.ReplayDeadLetters = deadLetters(dead, c.LiveProjector)
+	return out, nil
 }
 
 type admin AdminConfig

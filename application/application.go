@@ -165,6 +165,10 @@ func Decorate(a Application, reg prometheus.Registerer, log *slog.Logger) (Appli
 			Rebuild:      query(d, "Rebuild", ad.Rebuild),
 			Stream:       query(d, "Stream", ad.Stream),
 			Events:       query(d, "Events", ad.Events),
+
+			DeadLetters:       query(d, "DeadLetters", ad.DeadLetters),
+			DeadLetter:        query(d, "DeadLetter", ad.DeadLetter),
+			ReplayDeadLetters: command(d, "ReplayDeadLetters", ad.ReplayDeadLetters),
 		}
 	}
 	if t := a.Tokens; t != nil {

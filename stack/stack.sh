@@ -7,6 +7,7 @@
 #   stack/stack.sh status             one line per engine
 #   stack/stack.sh logs ENGINE        the tail of an engine's log
 #
+# `up` also installs the browser tools of the web tests when missing (web_tools_install below).
 # ENGINE is postgres, kafka, elasticsearch, stripe-mock or mailpit. `up` is idempotent: an engine that
 # already answers is left alone. Data and logs live in .stack/ (git-ignored); downloads are
 # cached in $JOBBOARD_CACHE_DIR (default /var/cache/jobboard) so clones share them.
@@ -371,6 +372,27 @@ mp_up() {
 mp_down() { stop_pid "$STACK_DIR/mailpit/mailpit.pid" mailpit; }
 
 # ---------------------------------------------------------------------------------------------
+# The browser tools of the web tests (not servers): Debian's Chromium, driven by the chromedp
+# tests (internal/browsertest) and by Lighthouse; axe-core and Lighthouse from npm, pinned by
+# tools/web-audit/package-lock.json and installed into bin/tools/web-audit (reinstalled when the
+# lock changes).
+
+WEB_TOOLS_DIR=$ROOT/bin/tools/web-audit
+
+web_tools_install() {
+  command -v chromium >/dev/null || apt_install --no-install-recommends chromium fonts-dejavu-core
+  if ! cmp -s "$ROOT/tools/web-audit/package-lock.json" "$WEB_TOOLS_DIR/package-lock.json" \
+    || [ ! -f "$WEB_TOOLS_DIR/node_modules/axe-core/axe.min.js" ]; then
+    command -v npm >/dev/null || apt_install npm
+    say "stack: installing axe-core and lighthouse into $WEB_TOOLS_DIR"
+    rm -rf "$WEB_TOOLS_DIR"
+    mkdir -p "$WEB_TOOLS_DIR"
+    cp "$ROOT/tools/web-audit/package.json" "$ROOT/tools/web-audit/package-lock.json" "$ROOT/tools/web-audit/.npmrc" "$WEB_TOOLS_DIR/"
+    (cd "$WEB_TOOLS_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "web tools: npm ci failed"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
 
 check_of() { case $1 in postgres) echo pg_check ;; kafka) echo kafka_check ;; elasticsearch) echo es_check ;; stripe-mock) echo sm_check ;; mailpit) echo mp_check ;; *) die "unknown engine $1 (one of: ${ENGINES[*]})" ;; esac; }
 up_of() { case $1 in postgres) echo pg_up ;; kafka) echo kafka_up ;; elasticsearch) echo es_up ;; stripe-mock) echo sm_up ;; mailpit) echo mp_up ;; esac; }
@@ -421,7 +443,7 @@ cmd_status() {
 action=${1:-up}; shift || true
 [ $# -gt 0 ] || set -- "${ENGINES[@]}"
 case $action in
-  up) cmd_up "$@" ;;
+  up) web_tools_install; cmd_up "$@" ;;
   down) cmd_down "$@" ;;
   status) cmd_status ;;
   logs) tail -n 100 "$(log_of "$1")" ;;

@@ -309,6 +309,6 @@ func (s *Server) registerStaticRoutes() {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		// Private pages stay out; the post-a-job page is the employers' way in, so it may be
 		// found.
-		fmt.Fprintf(w, "User-agent: *\nAllow: /employer/jobs/new\nDisallow: /employer/jobs/\nDisallow: /employer/applications/\nDisallow: /me/\nDisallow: /signin/link\nDisallow: /v1/\nSitemap: %s\n", s.absURL(r, "/sitemap.xml"))
+		fmt.Fprintf(w, "User-agent: *\nAllow: /employer/jobs/new\nDisallow: /employer/jobs/\nDisallow: /employer/applications/\nDisallow: /me/\nDisallow: /signin/link\nDisallow: /v1/\nDisallow: /operator\nSitemap: %s\n", s.absURL(r, "/sitemap.xml"))
 	}).Methods(http.MethodGet, http.MethodHead)
 }

@@ -53,6 +53,9 @@ type Config struct {
 	// TrustForwardedFor keys rate limits by the last X-Forwarded-For address (one trusted
 	// proxy in front).
 	TrustForwardedFor bool
+	// Operators may sign in to the operators' pages (operator.go) with their tokens; the
+	// pages exist when App.Admin is set and there is at least one.
+	Operators []Operator
 	// Now is the clock of sessions, links and rate limits. Default time.Now.
 	Now func() time.Time
 }
@@ -140,6 +143,7 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 	s.registerCandidateRoutes()
 	s.registerAlertRoutes()
 	s.registerEmployerRoutes()
+	s.registerOperatorRoutes()
 	// Every unsafe request (POST) must come from our own pages: browsers say where a request
 	// comes from (Sec-Fetch-Site, Origin), and a cross-site form post is refused with 403.
 	cop := http.NewCrossOriginProtection()

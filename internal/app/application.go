@@ -137,5 +137,5 @@ func (m *Main) newAdmin() (*application.Admin, error) {
 		closing.Store(true)
 		return rb.Close()
 	})
-	return application.NewAdmin(application.AdminConfig{Pool: m.pool, Events: m.store, Rebuilder: rb, Closing: closing})
+	return application.NewAdmin(application.AdminConfig{Pool: m.pool, Events: m.store, Rebuilder: rb, Closing: closing, LiveProjector: m.LiveProjector})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stripe/stripe-go/v85"
 	"github.com/stripe/stripe-go/v85/webhook"
 
+	"github.com/jobboard/jobboard/api"
 	"github.com/jobboard/jobboard/application"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/apperr"
@@ -37,6 +38,7 @@ func (m *Main) withWeb(app application.Application, apiHandler http.Handler) (ht
 		AccountRateLimit:   web.RateLimit{PerMinute: m.cfg.RegistrationRateLimit.PerMinute, Burst: m.cfg.RegistrationRateLimit.Burst},
 		TrustForwardedFor:  m.cfg.TrustForwardedFor,
 		ConsistencyTimeout: m.cfg.ConsistencyTimeout,
+		Operators:          m.webOperators(),
 	}
 	if m.cfg.DevMode {
 		gw, err := payments.NewStripeGateway(payments.StripeConfig{SecretKey: m.cfg.StripeSecretKey, APIBase: m.cfg.StripeAPIBase, Logger: m.log})
@@ -119,4 +121,16 @@ func (t testPayments) Pay(ctx context.Context, p web.TestPayment) (string, error
 		return "", apperr.Wrap(apperr.Unavailable, fmt.Errorf("test webhook: %d %s", rec.Code, rec.Body.String()), "the test payment was not applied (%s); try again", answer.Reason)
 	}
 	return answer.ConsistencyToken, nil
+}
+
+// webOperators are the operators who may sign in to the operators' pages: the API's.
+func (m *Main) webOperators() []web.Operator {
+	var out []web.Operator
+	if m.cfg.OperatorToken != "" {
+		out = append(out, web.Operator{Name: api.SharedOperatorName, Token: m.cfg.OperatorToken})
+	}
+	for _, o := range m.cfg.Operators {
+		out = append(out, web.Operator{Name: o.Name, Token: o.Token})
+	}
+	return out
 }

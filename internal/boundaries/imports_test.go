@@ -103,8 +103,13 @@ var imports = map[string]rule{
 	// Test and tool support.
 	"internal/testenv":    {may: []string{"migrations", pgx}},
 	"internal/boundaries": {},
-	"stack/probe":         {may: []string{kafka}},
-	"tools/fuzz-api/seed": {may: []string{uuid, stripe}},
+	// Drives Debian's Chromium from the browser tests.
+	"internal/browsertest":   {may: []string{"github.com/chromedp/chromedp", "github.com/chromedp/cdproto"}},
+	"stack/probe":            {may: []string{kafka}},
+	"tools/fuzz-api/seed":    {may: []string{uuid, stripe}},
+	"tools/web-audit/report": {},
+	// Signs an employer in for the Lighthouse run (the e-mailed link, built as the notifier does).
+	"tools/web-audit/session": {may: []string{"internal/signinlink"}},
 }
 
 // allows reports whether r lets a package import path.
