@@ -96,6 +96,7 @@ bench: stack
 	JOBBOARD_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench 'Export' -benchtime 2x -timeout 30m ./history/
 	JOBBOARD_BENCH_EVENTS=200000 $(GO) test -run '^$$' -bench 'Seed' -benchtime 1x ./seed/
 	$(GO) test -run '^$$' -bench 'Rebuild' -benchtime 1000000x -timeout 60m ./projections/
+	$(GO) test -run '^$$' -bench 'SendThroughput' -benchtime 5000x ./notifier/
 	$(GO) test -run '^$$' -bench 'InstantAlerts' -benchtime 20x -timeout 30m ./alerting/
 	$(GO) test -run '^$$' -bench 'DailyDigest' -benchtime 1x -timeout 30m ./alerting/
 

@@ -54,11 +54,30 @@ func claim(ctx context.Context, pool *pgxpool.Pool, n int, lease time.Duration) 
 	return out, rows.Err()
 }
 
-func markSent(ctx context.Context, pool *pgxpool.Pool, key, messageID string) error {
-	_, err := pool.Exec(ctx, `UPDATE notifier_outbox SET state = 'sent', attempts = attempts + 1, message_id = $2,
-		last_error = '', sent_at = now(), updated_at = now() WHERE key = $1 AND state = 'pending'`, key, messageID)
+// markSent records messages as sent (keys[i] with Message-ID ids[i]) in one statement. Its
+// commit does not wait for the disk (synchronous_commit off): a mark lost to a crash of
+// PostgreSQL only means a resend with the same Message-ID, which at-least-once allows.
+func markSent(ctx context.Context, pool *pgxpool.Pool, keys, ids []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	tx, err := pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("notifier: mark %s sent: %w", key, err)
+		return fmt.Errorf("notifier: mark sent: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return fmt.Errorf("notifier: mark sent: %w", err)
+	}
+	_, err = tx.Exec(ctx, `UPDATE notifier_outbox o SET state = 'sent', attempts = o.attempts + 1, message_id = s.id,
+		last_error = '', sent_at = now(), updated_at = now()
+		FROM unnest($1::text[], $2::text[]) AS s(key, id)
+		WHERE o.key = s.key AND o.state = 'pending'`, keys, ids)
+	if err != nil {
+		return fmt.Errorf("notifier: mark %d messages sent: %w", len(keys), err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("notifier: mark sent: %w", err)
 	}
 	return nil
 }

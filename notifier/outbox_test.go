@@ -11,7 +11,7 @@ import (
 	"github.com/jobboard/jobboard/notifier"
 )
 
-func newPool(t *testing.T) *pgxpool.Pool {
+func newPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	pool, err := pgxpool.New(context.Background(), testenv.NewDatabase(t))
 	if err != nil {
@@ -21,7 +21,7 @@ func newPool(t *testing.T) *pgxpool.Pool {
 	return pool
 }
 
-func outboxStates(t *testing.T, pool *pgxpool.Pool) map[string]string {
+func outboxStates(t testing.TB, pool *pgxpool.Pool) map[string]string {
 	t.Helper()
 	rows, err := pool.Query(context.Background(), `SELECT key, state FROM notifier_outbox`)
 	if err != nil {

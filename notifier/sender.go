@@ -185,6 +185,9 @@ func (s *Sender) work(ctx context.Context, n int) {
 	}
 }
 
+// markEvery is how many sent messages a worker marks in one statement.
+const markEvery = 10
+
 type worker struct {
 	s      *Sender
 	log    *slog.Logger
@@ -221,6 +224,17 @@ func (w *worker) dial(ctx context.Context) error {
 // released without counting an attempt.
 func (w *worker) sendBatch(ctx context.Context, batch []claimed) error {
 	s := w.s
+	// The messages sent are marked markEvery at a time, and at the end: one statement per
+	// markEvery messages instead of one per message. A worker killed before it marked them
+	// leaves them to be sent again, with the same Message-IDs: at most markEvery per worker.
+	var sentKeys, sentIDs []string
+	mark := func() {
+		if err := markSent(context.WithoutCancel(ctx), s.pool, sentKeys, sentIDs); err != nil {
+			w.log.Warn("sent but not marked: they will be sent again", "messages", len(sentKeys), "error", err)
+		}
+		sentKeys, sentIDs = sentKeys[:0], sentIDs[:0]
+	}
+	defer mark()
 	contacts, err := resolveContacts(ctx, s.pool, refsOf(batch))
 	if err != nil {
 		return s.releaseAll(batch, err)
@@ -251,9 +265,9 @@ func (w *worker) sendBatch(ctx context.Context, batch []claimed) error {
 		err = w.client.Send(msg)
 		if err == nil {
 			s.cfg.Metrics.sent(c.Template, time.Since(start))
-			if err := markSent(context.WithoutCancel(ctx), s.pool, c.Key, id); err != nil {
-				// The lease will hand it out again: a resend with the same Message-ID.
-				w.log.Warn("sent but not marked", "key", c.Key, "message_id", id, "error", err)
+			sentKeys, sentIDs = append(sentKeys, c.Key), append(sentIDs, id)
+			if len(sentKeys) >= markEvery {
+				mark()
 			}
 			continue
 		}

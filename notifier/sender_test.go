@@ -155,3 +155,39 @@ func TestSenderDeadLettersWhatCannotBeSentAndGoesOn(t *testing.T) {
 	}
 	t.Logf("dead letters: %v", named)
 }
+
+// A recipient who turned a kind of message off: Suppressed says so, the message is canceled
+// and never sent; the essential one goes out.
+func TestSuppressedMessagesAreCanceledNotSent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mp := testenv.StackMailpit(t)
+	pool := newPool(t)
+	run := testenv.RandomSuffix()
+	essential := welcome("e1", "essential-"+run+"@example.org")
+	optional := welcome("e2", "optional-"+run+"@example.org")
+	optional.Essential = false
+	if err := notifier.Enqueue(ctx, pool, optional, essential); err != nil {
+		t.Fatal(err)
+	}
+	asked := make(chan notifier.SuppressParams, 2)
+	startSender(t, pool, mp.SMTPURL(), func(c *notifier.SenderConfig) {
+		c.Suppressed = func(_ context.Context, p notifier.SuppressParams) (bool, error) {
+			asked <- p
+			return !p.Essential, nil
+		}
+	})
+	states := waitForStates(t, pool, 30*time.Second)
+	if states[optional.Key] != "canceled" || states[essential.Key] != "sent" {
+		t.Fatalf("states %v, want the optional one canceled and the essential one sent", states)
+	}
+	if got := mp.WaitForMessages(t, fmt.Sprintf("to:%q", essential.To), 1, 10*time.Second); len(got) != 1 {
+		t.Fatalf("the essential message: %d copies", len(got))
+	}
+	if got, _ := mp.Search(ctx, fmt.Sprintf("to:%q", optional.To)); len(got) != 0 {
+		t.Fatalf("the suppressed message arrived %d times", len(got))
+	}
+	if p := <-asked; p.Template != notifier.TemplateCompanyWelcome || p.Recipient == "" {
+		t.Fatalf("Suppressed was asked %+v", p)
+	}
+}

@@ -1,5 +1,5 @@
 // Tests that prove each engine of the local stack is the real thing, reached through the very
-// libraries the app uses: pgx, kafka-go, go-elasticsearch and stripe-go.
+// libraries the app uses: pgx, kafka-go, go-elasticsearch, stripe-go and go-mail.
 package stack_test
 
 import (
@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 	"github.com/stripe/stripe-go/v85"
+	gomail "github.com/wneessen/go-mail"
 
 	"github.com/jobboard/jobboard/internal/testenv"
 )
@@ -195,5 +196,37 @@ func TestStripeMockCreatesPaymentIntentWithStripeGo(t *testing.T) {
 	}
 	if !strings.HasPrefix(pi.ID, "pi_") || pi.ClientSecret == "" {
 		t.Fatalf("payment intent id %q client secret %q: not what Stripe's API answers", pi.ID, pi.ClientSecret)
+	}
+}
+
+func TestMailpitReceivesAMessageSentWithGoMail(t *testing.T) {
+	t.Parallel()
+	mp := testenv.StackMailpit(t)
+	host, port, err := net.SplitHostPort(mp.SMTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	client, err := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := "probe-" + testenv.RandomSuffix() + "@example.org"
+	m := gomail.NewMsg()
+	if err := m.From("probe@jobboard.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.To(to); err != nil {
+		t.Fatal(err)
+	}
+	m.Subject("stack probe")
+	m.SetMessageIDWithValue("probe-" + to)
+	m.SetBodyString(gomail.TypeTextPlain, "hello")
+	if err := client.DialAndSendWithContext(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := mp.WaitForMessages(t, "to:"+strconv.Quote(to), 1, 10*time.Second)
+	if len(got) != 1 || got[0].Subject != "stack probe" || got[0].MessageID != "probe-"+to {
+		t.Fatalf("mailpit lists %+v, want the one message sent", got)
 	}
 }

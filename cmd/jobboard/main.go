@@ -36,7 +36,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	addConfigFlags(root.PersistentFlags())
-	root.AddCommand(newServeCommand(), newMigrateCommand(), newConfigCommand(), newEventsCommand(), newSeedCommand(), newProjectionsCommand())
+	root.AddCommand(newServeCommand(), newMigrateCommand(), newConfigCommand(), newEventsCommand(), newSeedCommand(), newProjectionsCommand(), newNotifierCommand())
 	return root
 }
 

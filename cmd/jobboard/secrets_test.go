@@ -145,3 +145,43 @@ func TestConfigurationErrorsDoNotQuotePasswords(t *testing.T) {
 		t.Errorf("the error does not show the redacted URL: %v", err)
 	}
 }
+
+func TestMailSettingsFollowTheSMTPSafetyRules(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // "" accepted
+	}{
+		{"the stack's Mailpit on loopback", map[string]string{}, ""},
+		{"the stack's Mailpit off loopback", map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "DEV_MODE": "true"}, ""},
+		{"a password in plain text off loopback", map[string]string{"SMTP_URL": "smtp://u:p@relay.example.com?starttls=opportunistic"}, "SMTP_URL: smtp://u:xxxxx@relay.example.com:587?starttls=opportunistic would send its password in plain text"},
+		{"a password in plain text off loopback, DEV_MODE", map[string]string{"SMTP_URL": "smtp://u:p@relay.example.com?starttls=none", "DEV_MODE": "true"}, ""},
+		{"a password with STARTTLS required", map[string]string{"SMTP_URL": "smtp://u:p@relay.example.com"}, ""},
+		{"no password, plain text asked for", map[string]string{"SMTP_URL": "smtp://mailpit:1025?starttls=none"}, ""},
+		{"a malformed sender", map[string]string{"MAIL_FROM": "nobody"}, "MAIL_FROM:"},
+		{"links without a host", map[string]string{"PUBLIC_BASE_URL": "/jobs"}, "PUBLIC_BASE_URL:"},
+		{"no notifier role, no mail checks", map[string]string{"ROLES": "api", "MAIL_FROM": "nobody"}, ""},
+	} {
+		_, err := loadConfig(flags(t), func(k string) string { return tc.env[k] })
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err %v, want %q", tc.name, err, tc.want)
+		case err != nil && strings.Contains(err.Error(), "relay.example.com:587?starttls=opportunistic") && strings.Contains(err.Error(), ":p@"):
+			t.Errorf("%s: the error quotes the password: %v", tc.name, err)
+		}
+	}
+	t.Run("the development defaults are refused off loopback", func(t *testing.T) {
+		env := production()
+		delete(env, "SMTP_URL")
+		delete(env, "PUBLIC_BASE_URL")
+		_, err := loadConfig(flags(t), func(k string) string { return env[k] })
+		for _, v := range []string{"SMTP_URL: the development value", "PUBLIC_BASE_URL: the development value"} {
+			if err == nil || !strings.Contains(err.Error(), v) {
+				t.Errorf("err %v, want %q", err, v)
+			}
+		}
+	})
+}

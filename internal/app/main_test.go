@@ -37,6 +37,13 @@ func stackConfig(t testing.TB) app.Config {
 		KafkaPartitions:          2,
 		ElasticsearchIndexPrefix: "test-" + testenv.RandomSuffix() + "-",
 		ExpiryInterval:           time.Second,
+		// The notifier's settings, for the tests that run it: the stack's Mailpit.
+		SMTPURL:         "smtp://" + testenv.DefaultMailpitSMTP,
+		MailFrom:        "jobboard <noreply@jobboard.localhost>",
+		PublicBaseURL:   app.DevPublicBaseURL,
+		MailMaxAttempts: 8,
+		MailWorkers:     2,
+		MailClaimLease:  2 * time.Minute,
 	}
 }
 

@@ -29,16 +29,27 @@ func TestNotifierProcessKilledMidBatchEveryMessageArrivesResendsKeepTheirMessage
 	start(t, cfg)
 	h.seed(t, 3000, 13)
 
-	// What the history must cause: the rules over every event of the store.
+	// What the history must cause: the rules over every event of the store. ReadAll stops at
+	// the commit-safe watermark, which a transaction elsewhere in the cluster may hold back
+	// for a moment: read until every event was read.
+	var total int
+	if err := h.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
 	rules := app.NotifierRules()
 	want := map[string]bool{}
-	for after := (eventstore.Position{}); ; {
+	read := 0
+	for after, deadline := (eventstore.Position{}), time.Now().Add(time.Minute); read < total; {
 		events, err := h.store.ReadAll(ctx, after, 1000, eventstore.ReadFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(events) == 0 {
-			break
+			if time.Now().After(deadline) {
+				t.Fatalf("read %d of %d events", read, total)
+			}
+			time.Sleep(50 * time.Millisecond)
+			continue
 		}
 		for _, e := range events {
 			ev, err := projections.DecodeEvent(e)
@@ -56,6 +67,7 @@ func TestNotifierProcessKilledMidBatchEveryMessageArrivesResendsKeepTheirMessage
 			}
 			after = e.Position()
 		}
+		read += len(events)
 	}
 	if len(want) < 200 {
 		t.Fatalf("the history causes only %d messages: the test proves little", len(want))
@@ -63,7 +75,7 @@ func TestNotifierProcessKilledMidBatchEveryMessageArrivesResendsKeepTheirMessage
 
 	n := cfg
 	n.Roles = []string{app.RoleNotifier}
-	n.SMTPURL = mp.SMTPURL()
+	n.SMTPURL = mp.SMTPURL() // its own: the test counts every message the server holds
 	n.MailClaimLease = 3 * time.Second
 	sent := func() int {
 		var c int
@@ -73,9 +85,18 @@ func TestNotifierProcessKilledMidBatchEveryMessageArrivesResendsKeepTheirMessage
 		return c
 	}
 	first := startProcess(t, bin, n)
-	for deadline := time.Now().Add(2 * time.Minute); sent() < 30; time.Sleep(5 * time.Millisecond) {
+	// Killed when the mail server holds messages the outbox does not count as sent yet: a
+	// batch in the middle of sending.
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(2 * time.Millisecond) {
+		arrived, err := mp.Count(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if arrived >= 30 && arrived > sent()+2 {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatal("the notifier process sent nothing")
+			t.Fatal("the notifier process sent no batch to kill")
 		}
 	}
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
@@ -157,9 +178,9 @@ func TestNotifierProcessKilledMidBatchEveryMessageArrivesResendsKeepTheirMessage
 		}
 	}
 	sort.Ints(resent)
-	t.Logf("%d messages arrived for %d sent; %d were sent again, each with its Message-ID: copies %v",
+	t.Logf("%d messages arrived for %d sent; %d were sent again, each with its Message-ID (copies of each: %v)",
 		len(arrived), len(ids), len(resent), resent)
-	if len(arrived)-len(ids) > 2*50 { // the killed process held at most 2 workers × 50 claims
+	if len(arrived)-len(ids) > 2*10 { // the killed process's 2 workers mark every 10 messages
 		t.Errorf("%d resends: more than the killed process could have had claimed", len(arrived)-len(ids))
 	}
 }

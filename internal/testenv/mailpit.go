@@ -107,6 +107,24 @@ func (m Mailpit) All(ctx context.Context) ([]MailpitMessage, error) {
 	}
 }
 
+// Count is how many messages the server holds.
+func (m Mailpit) Count(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.API+"/api/v1/messages?limit=1", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var page struct{ Total int }
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		return 0, fmt.Errorf("mailpit messages: %w", err)
+	}
+	return page.Total, nil
+}
+
 // MailpitBody is one message's parts and headers as Mailpit's API gives them.
 type MailpitBody struct {
 	Subject string
