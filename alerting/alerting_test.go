@@ -15,6 +15,7 @@ import (
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/testenv"
 	"github.com/jobboard/jobboard/internal/unsubscribe"
+	"github.com/jobboard/jobboard/notifier"
 	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/projections/projectionstest"
 	"github.com/jobboard/jobboard/readmodels"
@@ -231,6 +232,32 @@ func TestDailyDigest(t *testing.T) {
 	for _, id := range todays {
 		if !strings.Contains(strings.Join(got, " "), id) {
 			t.Fatalf("digest %v lacks %s", got, id)
+		}
+	}
+}
+
+// TestSuppressedHonoursPreferences: the sender cancels a non-essential message whose
+// recipient turned its category off, never an essential one.
+func TestSuppressedHonoursPreferences(t *testing.T) {
+	t.Parallel()
+	b := newBoard(t, time.Now().Add(-time.Hour))
+	acme, globex := b.b.Company(t, "Acme"), b.b.Company(t, "Globex")
+	b.h.Add(t, acme, &domain.CompanyEmailPreferencesSet{CompanyID: acme, Off: []domain.EmailCategory{domain.EmailListingNotices}, SetAt: time.Now()})
+	b.project()
+	off := alerting.Suppressed(b.store)
+	for _, c := range []struct {
+		p    notifier.SuppressParams
+		want bool
+	}{
+		{notifier.SuppressParams{Template: notifier.TemplateListingPublished, Recipient: notifier.CompanyRef(acme)}, true},
+		{notifier.SuppressParams{Template: notifier.TemplateListingExpiring, Recipient: notifier.CompanyRef(acme)}, true},
+		{notifier.SuppressParams{Template: notifier.TemplateApplicationReceived, Recipient: notifier.CompanyRef(acme)}, false},
+		{notifier.SuppressParams{Template: notifier.TemplatePaymentReceipt, Recipient: notifier.CompanyRef(acme), Essential: true}, false},
+		{notifier.SuppressParams{Template: notifier.TemplateListingPublished, Recipient: notifier.CompanyRef(globex)}, false},
+	} {
+		got, err := off(context.Background(), c.p)
+		if err != nil || got != c.want {
+			t.Errorf("%+v: suppressed = %v, %v; want %v", c.p, got, err, c.want)
 		}
 	}
 }

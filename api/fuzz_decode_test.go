@@ -5,8 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/apperr"
 )
 
@@ -136,5 +139,25 @@ func FuzzDecodeEmptyBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		w, r := fuzzRequest(body)
 		checkDecodeError(t, body, decodeEmpty(w, r))
+	})
+}
+
+// FuzzDecodeAlert: the body of POST /v1/candidates/me/alerts is refused only with fields
+// named, and what the search's reader accepts the domain accepts too (the two checks agree).
+func FuzzDecodeAlert(f *testing.F) {
+	addSeeds(f, commonSeeds...)
+	addSeeds(f, `{"q":"go","tags":["Go","kafka,sql"],"remote":true,"country":"de","frequency":"daily"}`,
+		`{"salary_min":-1,"currency":"eur","frequency":"instant"}`, `{"q":"`+strings.Repeat("w ", 17)+`","frequency":"weekly"}`,
+		`{"tags":["`+strings.Repeat("t", 41)+`"],"frequency":"hourly"}`, `{"company_id":"not-a-uuid","sort":"newest","frequency":"daily"}`)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		w, r := fuzzRequest(body)
+		in, err := decodeAlert(w, r)
+		checkDecodeError(t, body, err)
+		if err != nil {
+			return
+		}
+		if _, err := domain.CreateAlert("a1000000-0000-4000-8000-000000000001", "k1", in, time.Now()); err != nil {
+			t.Fatalf("body %q: the API accepted what the domain refuses: %v", body, err)
+		}
 	})
 }

@@ -97,7 +97,7 @@ type Config struct {
 	ListingCurrency string
 	// ListingDuration is how long a paid listing stays published (LISTING_DURATION).
 	ListingDuration time.Duration
-	// RegistrationRateLimit limits sign-ups per client IP (RATE_LIMIT_REGISTRATION,
+	// RegistrationRateLimit limits sign-ups and one-click unsubscribes per client IP (RATE_LIMIT_REGISTRATION,
 	// RATE_LIMIT_REGISTRATION_BURST); a zero rate disables it.
 	RegistrationRateLimit api.RateLimit
 	// ApplicationRateLimit limits applications per client IP (RATE_LIMIT_APPLICATION,
@@ -106,8 +106,9 @@ type Config struct {
 	// SearchRateLimit limits searches (GET /v1/jobs) per client IP (RATE_LIMIT_SEARCH,
 	// RATE_LIMIT_SEARCH_BURST); a zero rate disables it.
 	SearchRateLimit api.RateLimit
-	// EmployerRateLimit limits an employer's job and payment commands per employer
-	// (RATE_LIMIT_EMPLOYER, RATE_LIMIT_EMPLOYER_BURST); a zero rate disables it.
+	// EmployerRateLimit limits an employer's job and payment commands per employer, and
+	// every account's alert and e-mail preference commands per account (RATE_LIMIT_EMPLOYER,
+	// RATE_LIMIT_EMPLOYER_BURST); a zero rate disables it.
 	EmployerRateLimit api.RateLimit
 	// SearchTimeout is the time budget of one search in Elasticsearch (SEARCH_TIMEOUT); past
 	// it the search answers 503. 0 takes the read models' 2 s.
