@@ -27,6 +27,9 @@ type Definition struct {
 	// rebuild's promotion moves it to the new version without losing an event: what the
 	// runner runs and a dead-letter replay feeds.
 	Live func() (Projector, error)
+	// StreamTypes are the stream types the projector consumes (its StreamTypes method,
+	// which reads no field): status counts only their events as lag.
+	StreamTypes []string
 }
 
 // Definitions returns the projections of the program by permanent name. es may be nil if
@@ -42,6 +45,7 @@ func Definitions(pool *pgxpool.Pool, es *elasticsearch.Client, bulkWorkers int) 
 			Live: func() (Projector, error) {
 				return NewReadTablesProjector(pool, ReadTablesConfig{FollowLive: true})
 			},
+			StreamTypes: (&ReadTablesProjector{}).StreamTypes(),
 		},
 		readmodels.JobSearchProjection: {
 			Tables:   readmodels.SearchTablesDDL,
@@ -53,6 +57,7 @@ func Definitions(pool *pgxpool.Pool, es *elasticsearch.Client, bulkWorkers int) 
 			Live: func() (Projector, error) {
 				return NewJobSearchProjector(pool, es, JobSearchConfig{FollowLive: true})
 			},
+			StreamTypes: (&JobSearchProjector{}).StreamTypes(),
 		},
 		readmodels.AlertsProjection: {
 			Tables: readmodels.AlertsTablesDDL,
@@ -62,6 +67,7 @@ func Definitions(pool *pgxpool.Pool, es *elasticsearch.Client, bulkWorkers int) 
 			Live: func() (Projector, error) {
 				return NewAlertsProjector(pool, AlertsConfig{FollowLive: true})
 			},
+			StreamTypes: (&AlertsProjector{}).StreamTypes(),
 		},
 	}
 }

@@ -76,11 +76,13 @@ func projectionStatus(ctx context.Context, pool *pgxpool.Pool, versions *Version
 	name := t.Projection
 	s := ProjectionStatus{Name: name, Version: t.Version, State: StateLive}
 	var oldest *time.Time
-	// Both projections consume every stream type; the query counts every event.
+	// Only the events of the stream types the projection consumes are its lag.
+	types := Definitions(nil, nil, 0)[name].StreamTypes
 	err := pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*), min(e.recorded_at) FROM events e
 		LEFT JOIN %s.applied_streams a ON a.stream_id = e.stream_id
 		WHERE e.global_position > (SELECT coalesce(max(global_position), 0) FROM events) - $1
-		  AND e.stream_version > coalesce(a.version, 0)`, t.Schema), cfg.LagWindow).Scan(&s.LagEvents, &oldest)
+		  AND e.stream_type = ANY($2)
+		  AND e.stream_version > coalesce(a.version, 0)`, t.Schema), cfg.LagWindow, types).Scan(&s.LagEvents, &oldest)
 	if err != nil {
 		return s, fmt.Errorf("lag of %s: %w", name, err)
 	}

@@ -142,7 +142,7 @@ func TestOperatorAndAnalystCommands(t *testing.T) {
 	})
 
 	t.Run("rebuild builds version 2 beside version 1 and reports progress", func(t *testing.T) {
-		for _, p := range []string{readmodels.ReadTablesProjection, readmodels.JobSearchProjection} {
+		for _, p := range []string{readmodels.ReadTablesProjection, readmodels.JobSearchProjection, readmodels.AlertsProjection} {
 			out, errOut := c.run(t, "projections", "rebuild", p, "--batch", "500")
 			if !strings.Contains(out, p+": version 2 is live (3000 events in") {
 				t.Fatalf("rebuild %s printed:\n%s", p, out)
