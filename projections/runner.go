@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -134,6 +135,7 @@ type Runner struct {
 	router      *message.Router
 	subscribers []message.Subscriber
 	batchers    []*batcher
+	decoders    *decoders
 	logger      *slog.Logger
 
 	mu      sync.Mutex
@@ -161,7 +163,7 @@ func NewRunner(cfg RunnerConfig, projectors ...Projector) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, router: router, logger: cfg.Logger, done: make(chan struct{})}
+	r := &Runner{cfg: cfg, router: router, decoders: newDecoders(), logger: cfg.Logger, done: make(chan struct{})}
 	router.AddMiddleware(correlationID)
 
 	names := map[string]bool{}
@@ -226,7 +228,10 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	pos := &positions{}
 	logger := r.logger.With("projector", name)
 	handle := func(msg *message.Message) error {
-		ev, err := decodeMessage(msg)
+		ev, err := r.decoders.decode(msg)
+		if IsTransient(err) { // cancelled, or the runner stops
+			return err
+		}
 		if err != nil {
 			logger.Warn("undecodable event", "err", err, "message_uuid", msg.UUID)
 			return err
@@ -303,8 +308,14 @@ func (r *Runner) Run(ctx context.Context) error {
 			b.run(batchCtx)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.decoders.run(batchCtx, runtime.GOMAXPROCS(0))
+	}()
 	err := r.router.Run(ctx)
-	// The router waited for its handlers; the batchers have nothing left to answer.
+	// The router waited for its handlers; the batchers and decoders have nothing left to
+	// answer.
 	stopBatchers()
 	wg.Wait()
 	r.closeSubscribers()
