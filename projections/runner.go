@@ -154,7 +154,7 @@ func NewRunner(cfg RunnerConfig, projectors ...Projector) (*Runner, error) {
 	if len(projectors) == 0 {
 		return nil, errors.New("projections: new runner: no projectors")
 	}
-	wlog := watermill.NewSlogLogger(cfg.Logger)
+	wlog := newRouterLogger(cfg.Logger)
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wlog)
 	if err != nil {
 		return nil, fmt.Errorf("projections: new router: %w", err)
@@ -216,17 +216,9 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	if err != nil {
 		return fmt.Errorf("projections: poison queue of %s: %w", name, err)
 	}
-	retry := middleware.Retry{
-		MaxRetries:          r.cfg.MaxRetries,
-		InitialInterval:     r.cfg.RetryInitialInterval,
-		MaxInterval:         r.cfg.RetryMaxInterval,
-		Multiplier:          2,
-		RandomizationFactor: 0.2,
-		ShouldRetry:         func(p middleware.RetryParams) bool { return !IsPermanent(p.Err) },
-		Logger:              wlog,
-	}
 	pos := &positions{}
 	logger := r.logger.With("projector", name)
+	retry := retrying(r.cfg.MaxRetries, r.cfg.RetryInitialInterval, r.cfg.RetryMaxInterval, logger)
 	handle := func(msg *message.Message) error {
 		ev, err := r.decoders.decode(msg)
 		if IsTransient(err) { // cancelled, or the runner stops
@@ -249,7 +241,7 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	for _, st := range p.StreamTypes() {
 		topic := r.cfg.Topic(st)
 		h := r.router.AddConsumerHandler(name+"/"+topic, topic, sub, handle)
-		h.AddMiddleware(m.middleware(name, pos), poison, passGivenUp(b), retry.Middleware, middleware.Recoverer)
+		h.AddMiddleware(m.middleware(name, pos), poison, passGivenUp(b), retry, middleware.Recoverer)
 	}
 	return nil
 }
@@ -273,10 +265,16 @@ func passGivenUp(b *batcher) message.HandlerMiddleware {
 // event's; events without one get a new id) so logs and dead letters can be traced.
 func correlationID(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
-		if middleware.MessageCorrelationID(msg) == "" {
-			middleware.SetCorrelationID(uuid.NewString(), msg)
+		id := middleware.MessageCorrelationID(msg)
+		if id == "" {
+			id = uuid.NewString()
+			middleware.SetCorrelationID(id, msg)
 		}
-		return middleware.CorrelationID(h)(msg)
+		out, err := h(msg)
+		for _, m := range out {
+			middleware.SetCorrelationID(id, m)
+		}
+		return out, err
 	}
 }
 
