@@ -13,7 +13,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jobboard/jobboard/bus"
@@ -164,7 +163,6 @@ func NewRunner(cfg RunnerConfig, projectors ...Projector) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{cfg: cfg, router: router, decoders: newDecoders(), logger: cfg.Logger, done: make(chan struct{})}
-	router.AddMiddleware(correlationID)
 
 	names := map[string]bool{}
 	for _, p := range projectors {
@@ -208,17 +206,22 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 		dlqPub = recordingPublisher{Publisher: dlqPub, projection: name, dl: r.cfg.DeadLetters}
 	}
 	dlq := countingPublisher{Publisher: dlqPub, counter: m.deadLettered.WithLabelValues(name)}
-	poison, err := middleware.PoisonQueueWithFilter(dlq, r.cfg.DeadLetterTopic(name), func(err error) bool {
-		// Outages and cancellations (a lost partition, shutdown) are redelivered, never
-		// dead-lettered.
-		return !IsTransient(err)
-	})
+	// intake hands the poison queue only what is given up on.
+	poison, err := middleware.PoisonQueue(dlq, r.cfg.DeadLetterTopic(name))
 	if err != nil {
 		return fmt.Errorf("projections: poison queue of %s: %w", name, err)
 	}
 	pos := &positions{}
 	logger := r.logger.With("projector", name)
-	retry := retrying(r.cfg.MaxRetries, r.cfg.RetryInitialInterval, r.cfg.RetryMaxInterval, logger)
+	in := intake{
+		outcomes: m.outcomes(name, pos),
+		poison:   poison,
+		batcher:  b,
+		retries: retryPolicy{
+			max: r.cfg.MaxRetries, initial: r.cfg.RetryInitialInterval, maxInterval: r.cfg.RetryMaxInterval,
+			logger: logger,
+		},
+	}
 	handle := func(msg *message.Message) error {
 		ev, err := r.decoders.decode(msg)
 		if IsTransient(err) { // cancelled, or the runner stops
@@ -241,41 +244,9 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	for _, st := range p.StreamTypes() {
 		topic := r.cfg.Topic(st)
 		h := r.router.AddConsumerHandler(name+"/"+topic, topic, sub, handle)
-		h.AddMiddleware(m.middleware(name, pos), poison, passGivenUp(b), retry, middleware.Recoverer)
+		h.AddMiddleware(in.middleware)
 	}
 	return nil
-}
-
-// passGivenUp tells b that a message failed for good (the poison queue dead-letters what
-// fails with an error other than an outage), so the messages after it in its partition,
-// held back for its retries, go on.
-func passGivenUp(b *batcher) message.HandlerMiddleware {
-	return func(h message.HandlerFunc) message.HandlerFunc {
-		return func(msg *message.Message) ([]*message.Message, error) {
-			out, err := h(msg)
-			if err != nil && !IsTransient(err) {
-				b.pass(msg.Context())
-			}
-			return out, err
-		}
-	}
-}
-
-// correlationID makes sure every message has a correlation id (the relay copies the
-// event's; events without one get a new id) so logs and dead letters can be traced.
-func correlationID(h message.HandlerFunc) message.HandlerFunc {
-	return func(msg *message.Message) ([]*message.Message, error) {
-		id := middleware.MessageCorrelationID(msg)
-		if id == "" {
-			id = uuid.NewString()
-			middleware.SetCorrelationID(id, msg)
-		}
-		out, err := h(msg)
-		for _, m := range out {
-			middleware.SetCorrelationID(id, m)
-		}
-		return out, err
-	}
 }
 
 func globalPosition(msg *message.Message) int64 {

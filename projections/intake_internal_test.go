@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 )
 
-func TestRetryingRetriesUntilSuccessOrTheLimit(t *testing.T) {
+func TestRetryPolicyRetriesUntilSuccessOrTheLimit(t *testing.T) {
 	failTimes := func(n int, err error) (message.HandlerFunc, *int) {
 		calls := 0
 		return func(*message.Message) ([]*message.Message, error) {
@@ -21,7 +22,7 @@ func TestRetryingRetriesUntilSuccessOrTheLimit(t *testing.T) {
 			return nil, nil
 		}, &calls
 	}
-	mw := retrying(3, time.Millisecond, 4*time.Millisecond, slog.New(slog.DiscardHandler))
+	p := retryPolicy{max: 3, initial: time.Millisecond, maxInterval: 4 * time.Millisecond, logger: slog.New(slog.DiscardHandler)}
 	boom := errors.New("boom")
 	for _, tc := range []struct {
 		name      string
@@ -38,7 +39,7 @@ func TestRetryingRetriesUntilSuccessOrTheLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, calls := failTimes(tc.fails, tc.err)
-			_, err := mw(h)(message.NewMessage("m", nil))
+			_, err := p.handle(message.NewMessage("m", nil), h)
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
@@ -49,8 +50,8 @@ func TestRetryingRetriesUntilSuccessOrTheLimit(t *testing.T) {
 	}
 }
 
-func TestRetryingStopsWithTheMessageContext(t *testing.T) {
-	mw := retrying(5, time.Hour, time.Hour, slog.New(slog.DiscardHandler))
+func TestRetryPolicyStopsWithTheMessageContext(t *testing.T) {
+	p := retryPolicy{max: 5, initial: time.Hour, maxInterval: time.Hour, logger: slog.New(slog.DiscardHandler)}
 	msg := message.NewMessage("m", nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	msg.SetContext(ctx)
@@ -60,12 +61,28 @@ func TestRetryingStopsWithTheMessageContext(t *testing.T) {
 		cancel() // the partition is lost while the first attempt runs
 		return nil, errors.New("boom")
 	}
-	_, err := mw(h)(msg)
+	_, err := p.handle(msg, h)
 	// A cancellation is redelivered, never dead-lettered.
 	if !errors.Is(err, context.Canceled) || !IsTransient(err) {
 		t.Fatalf("err = %v, want the context's cancellation", err)
 	}
 	if calls != 1 {
 		t.Fatalf("%d calls, want 1", calls)
+	}
+}
+
+func TestRetryPolicyTurnsAPanicIntoAnError(t *testing.T) {
+	p := retryPolicy{max: 1, initial: time.Millisecond, maxInterval: time.Millisecond, logger: slog.New(slog.DiscardHandler)}
+	calls := 0
+	_, err := p.handle(message.NewMessage("m", nil), func(*message.Message) ([]*message.Message, error) {
+		calls++
+		panic("projector bug")
+	})
+	var pe middleware.RecoveredPanicError
+	if !errors.As(err, &pe) || pe.V != "projector bug" {
+		t.Fatalf("err = %v, want the recovered panic", err)
+	}
+	if calls != 2 {
+		t.Fatalf("%d calls, want 2 (1 + 1 retry)", calls)
 	}
 }
