@@ -2,9 +2,11 @@ package projections
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/jobboard/jobboard/bus"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/storedevents"
@@ -12,6 +14,8 @@ import (
 
 // Event is a stored event with its data decoded into the domain's event type.
 type Event struct {
+	// Event is the stored event; its Data may be nil (a live event decoded in one pass):
+	// read Payload.
 	eventstore.Event
 	// Payload is the decoded (and upcast) data; nil for an event type this version of the
 	// code does not know, which projectors skip (recording its version all the same).
@@ -34,8 +38,16 @@ func DecodeEvent(e eventstore.Event) (Event, error) {
 	return out, nil
 }
 
-// decodeMessage decodes a message published by the relay.
+// decodeMessage decodes a message published by the relay: in one pass when its headers name
+// an event type at its current schema version (the event's Data is then nil), else the
+// envelope and then its payload.
 func decodeMessage(msg *message.Message) (Event, error) {
+	if v, err := strconv.Atoi(msg.Metadata.Get(bus.MetadataSchemaVersion)); err == nil {
+		e, payload, ok := storedevents.DecodeEnvelope(msg.Payload, msg.Metadata.Get(bus.MetadataEventType), v)
+		if ok && e.StreamID != "" && e.StreamVersion >= 1 {
+			return Event{Event: e, Payload: payload}, nil
+		}
+	}
 	e, err := eventstore.DecodeEnvelope(msg.Payload)
 	if err != nil {
 		return Event{}, Permanent(err)

@@ -126,32 +126,44 @@ func (p *positions) apply(pos int64) (seen, applied int64) {
 	return p.seen, p.applied
 }
 
-// middleware counts outcomes and tracks positions; it wraps the poison queue, so a
-// dead-lettered event counts as handled.
-func (m *metrics) middleware(projector string, pos *positions) message.HandlerMiddleware {
-	handled := m.handled.WithLabelValues(projector)
-	failed := m.failed.WithLabelValues(projector)
-	lastSeen := m.lastSeen.WithLabelValues(projector)
-	lastApplied := m.lastApplied.WithLabelValues(projector)
-	lag := m.lag.WithLabelValues(projector)
-	return func(h message.HandlerFunc) message.HandlerFunc {
-		return func(msg *message.Message) ([]*message.Message, error) {
-			gp := globalPosition(msg)
-			seen, applied := pos.see(gp)
-			lastSeen.Set(float64(seen))
-			lag.Set(float64(max(0, seen-applied)))
-			out, err := h(msg)
-			if err != nil {
-				failed.Inc()
-				return out, err
-			}
-			handled.Inc()
-			seen, applied = pos.apply(gp)
-			lastApplied.Set(float64(applied))
-			lag.Set(float64(max(0, seen-applied)))
-			return out, nil
-		}
+// outcomes counts a projector's outcomes and tracks its positions; a dead-lettered event
+// counts as handled.
+type outcomes struct {
+	pos                        *positions
+	handled, failed            prometheus.Counter
+	lastSeen, lastApplied, lag prometheus.Gauge
+}
+
+func (m *metrics) outcomes(projector string, pos *positions) *outcomes {
+	return &outcomes{
+		pos:         pos,
+		handled:     m.handled.WithLabelValues(projector),
+		failed:      m.failed.WithLabelValues(projector),
+		lastSeen:    m.lastSeen.WithLabelValues(projector),
+		lastApplied: m.lastApplied.WithLabelValues(projector),
+		lag:         m.lag.WithLabelValues(projector),
 	}
+}
+
+// see records the delivery of msg and returns its global position.
+func (o *outcomes) see(msg *message.Message) int64 {
+	gp := globalPosition(msg)
+	seen, applied := o.pos.see(gp)
+	o.lastSeen.Set(float64(seen))
+	o.lag.Set(float64(max(0, seen-applied)))
+	return gp
+}
+
+// done records the outcome of the message at global position gp.
+func (o *outcomes) done(gp int64, err error) {
+	if err != nil {
+		o.failed.Inc()
+		return
+	}
+	o.handled.Inc()
+	seen, applied := o.pos.apply(gp)
+	o.lastApplied.Set(float64(applied))
+	o.lag.Set(float64(max(0, seen-applied)))
 }
 
 func (m *metrics) observeBatch(projector string) func(events []Event, took time.Duration, err error) {

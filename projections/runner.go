@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jobboard/jobboard/bus"
@@ -134,6 +134,7 @@ type Runner struct {
 	router      *message.Router
 	subscribers []message.Subscriber
 	batchers    []*batcher
+	decoders    *decoders
 	logger      *slog.Logger
 
 	mu      sync.Mutex
@@ -152,7 +153,7 @@ func NewRunner(cfg RunnerConfig, projectors ...Projector) (*Runner, error) {
 	if len(projectors) == 0 {
 		return nil, errors.New("projections: new runner: no projectors")
 	}
-	wlog := watermill.NewSlogLogger(cfg.Logger)
+	wlog := newRouterLogger(cfg.Logger)
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wlog)
 	if err != nil {
 		return nil, fmt.Errorf("projections: new router: %w", err)
@@ -161,8 +162,7 @@ func NewRunner(cfg RunnerConfig, projectors ...Projector) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, router: router, logger: cfg.Logger, done: make(chan struct{})}
-	router.AddMiddleware(correlationID)
+	r := &Runner{cfg: cfg, router: router, decoders: newDecoders(), logger: cfg.Logger, done: make(chan struct{})}
 
 	names := map[string]bool{}
 	for _, p := range projectors {
@@ -206,27 +206,27 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 		dlqPub = recordingPublisher{Publisher: dlqPub, projection: name, dl: r.cfg.DeadLetters}
 	}
 	dlq := countingPublisher{Publisher: dlqPub, counter: m.deadLettered.WithLabelValues(name)}
-	poison, err := middleware.PoisonQueueWithFilter(dlq, r.cfg.DeadLetterTopic(name), func(err error) bool {
-		// Outages and cancellations (a lost partition, shutdown) are redelivered, never
-		// dead-lettered.
-		return !IsTransient(err)
-	})
+	// intake hands the poison queue only what is given up on.
+	poison, err := middleware.PoisonQueue(dlq, r.cfg.DeadLetterTopic(name))
 	if err != nil {
 		return fmt.Errorf("projections: poison queue of %s: %w", name, err)
 	}
-	retry := middleware.Retry{
-		MaxRetries:          r.cfg.MaxRetries,
-		InitialInterval:     r.cfg.RetryInitialInterval,
-		MaxInterval:         r.cfg.RetryMaxInterval,
-		Multiplier:          2,
-		RandomizationFactor: 0.2,
-		ShouldRetry:         func(p middleware.RetryParams) bool { return !IsPermanent(p.Err) },
-		Logger:              wlog,
-	}
 	pos := &positions{}
 	logger := r.logger.With("projector", name)
+	in := intake{
+		outcomes: m.outcomes(name, pos),
+		poison:   poison,
+		batcher:  b,
+		retries: retryPolicy{
+			max: r.cfg.MaxRetries, initial: r.cfg.RetryInitialInterval, maxInterval: r.cfg.RetryMaxInterval,
+			logger: logger,
+		},
+	}
 	handle := func(msg *message.Message) error {
-		ev, err := decodeMessage(msg)
+		ev, err := r.decoders.decode(msg)
+		if IsTransient(err) { // cancelled, or the runner stops
+			return err
+		}
 		if err != nil {
 			logger.Warn("undecodable event", "err", err, "message_uuid", msg.UUID)
 			return err
@@ -244,35 +244,9 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	for _, st := range p.StreamTypes() {
 		topic := r.cfg.Topic(st)
 		h := r.router.AddConsumerHandler(name+"/"+topic, topic, sub, handle)
-		h.AddMiddleware(m.middleware(name, pos), poison, passGivenUp(b), retry.Middleware, middleware.Recoverer)
+		h.AddMiddleware(in.middleware)
 	}
 	return nil
-}
-
-// passGivenUp tells b that a message failed for good (the poison queue dead-letters what
-// fails with an error other than an outage), so the messages after it in its partition,
-// held back for its retries, go on.
-func passGivenUp(b *batcher) message.HandlerMiddleware {
-	return func(h message.HandlerFunc) message.HandlerFunc {
-		return func(msg *message.Message) ([]*message.Message, error) {
-			out, err := h(msg)
-			if err != nil && !IsTransient(err) {
-				b.pass(msg.Context())
-			}
-			return out, err
-		}
-	}
-}
-
-// correlationID makes sure every message has a correlation id (the relay copies the
-// event's; events without one get a new id) so logs and dead letters can be traced.
-func correlationID(h message.HandlerFunc) message.HandlerFunc {
-	return func(msg *message.Message) ([]*message.Message, error) {
-		if middleware.MessageCorrelationID(msg) == "" {
-			middleware.SetCorrelationID(uuid.NewString(), msg)
-		}
-		return middleware.CorrelationID(h)(msg)
-	}
 }
 
 func globalPosition(msg *message.Message) int64 {
@@ -303,8 +277,14 @@ func (r *Runner) Run(ctx context.Context) error {
 			b.run(batchCtx)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.decoders.run(batchCtx, runtime.GOMAXPROCS(0))
+	}()
 	err := r.router.Run(ctx)
-	// The router waited for its handlers; the batchers have nothing left to answer.
+	// The router waited for its handlers; the batchers and decoders have nothing left to
+	// answer.
 	stopBatchers()
 	wg.Wait()
 	r.closeSubscribers()

@@ -15,6 +15,8 @@ type codec struct {
 	upcasters map[int]eventstore.Upcaster
 	encode    func(domain.Event) (any, error)
 	decode    func(json.RawMessage) (domain.Event, error)
+	// decodeEnvelope decodes an envelope whose payload is of this type at version.
+	decodeEnvelope func([]byte) (eventstore.Event, domain.Event, error)
 }
 
 // typed builds the codec of the domain event type E stored as payload type P.
@@ -34,6 +36,19 @@ func typed[E domain.Event, P any](version int, toStored func(E) (P, error), from
 				return nil, err
 			}
 			return fromStored(p)
+		},
+		decodeEnvelope: func(envelope []byte) (eventstore.Event, domain.Event, error) {
+			// The outer Data hides the embedded event's json.RawMessage one: the payload
+			// is decoded straight into P, in the envelope's one pass.
+			var env struct {
+				eventstore.Event
+				Data P `json:"data"`
+			}
+			if err := json.Unmarshal(envelope, &env); err != nil {
+				return eventstore.Event{}, nil, err
+			}
+			out, err := fromStored(env.Data)
+			return env.Event, out, err
 		},
 	}
 }
@@ -328,6 +343,27 @@ func Encode(e domain.Event, meta eventstore.Metadata) (eventstore.EventData, err
 func Known(eventType string) bool {
 	_, ok := codecs[eventType]
 	return ok
+}
+
+// DecodeEnvelope decodes an event envelope as the relay publishes it (eventstore.Event's JSON
+// encoding) together with its payload, in one pass of the JSON decoder instead of two (the
+// envelope, then its data), when the envelope holds an event of eventType at that type's
+// current schema version: the relay's event_type and schema_version headers say so before
+// the envelope is read. ok is false for anything else (an older version to upcast, an
+// unknown type, headers that do not match the envelope, a malformed envelope or payload):
+// the caller then decodes in two steps, eventstore.DecodeEnvelope and Decode, which also
+// report any error. The returned event's Data is nil: its payload went straight into its
+// type.
+func DecodeEnvelope(envelope []byte, eventType string, schemaVersion int) (e eventstore.Event, payload domain.Event, ok bool) {
+	c, known := codecs[eventType]
+	if !known || schemaVersion != c.version {
+		return eventstore.Event{}, nil, false
+	}
+	e, payload, err := c.decodeEnvelope(envelope)
+	if err != nil || e.Type != eventType || e.SchemaVersion != schemaVersion {
+		return eventstore.Event{}, nil, false
+	}
+	return e, payload, true
 }
 
 // Decode upcasts a stored event to its type's current schema version and decodes it into the
