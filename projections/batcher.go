@@ -27,6 +27,9 @@ var errRunEnded = Transient(errors.New("projections: delivery run ended"))
 // again event by event, so one bad event fails alone; the run of an event that failed and
 // will be retried is rewound, so none of its successors is applied before it is applied
 // again or given up on (pass): delivery stays at-least-once and in order per partition.
+// The successors released before the rewind go back to waiting without an answer: an
+// error would count as a failed attempt of theirs, and an event waiting behind one that
+// keeps failing would be dead-lettered with it.
 type batcher struct {
 	apply   func(ctx context.Context, events []Event) error
 	maxSize int
@@ -207,8 +210,8 @@ func (b *batcher) endRun(run uint64) {
 }
 
 // rewind makes it the next event of its run to release, so the events after it wait for
-// its retry (or pass); the released events after it still waiting in ready fail with err.
-func (b *batcher) rewind(it *batchItem, err error) {
+// its retry (or pass); the released events after it still waiting in ready are held again.
+func (b *batcher) rewind(it *batchItem) {
 	if !it.ordered {
 		return
 	}
@@ -220,7 +223,7 @@ func (b *batcher) rewind(it *batchItem, err error) {
 	kept := b.ready[:0]
 	for _, later := range b.ready {
 		if later.ordered && later.run == it.run && later.seq > it.seq {
-			later.done <- err
+			r.held[later.seq] = later
 			continue
 		}
 		kept = append(kept, later)
@@ -246,29 +249,40 @@ func (b *batcher) flush(ctx context.Context, batch []*batchItem) {
 		return
 	}
 	// One bad event failed the batch: apply them one by one, in order. Once one fails and
-	// will be retried, every later event of its run fails with it, unapplied.
-	blocked := map[uint64]error{}
+	// will be retried, every later event of its run waits, unapplied, for its retry.
 	for _, it := range batch {
-		if it.skip {
+		if it.skip || b.rewound(it) {
 			b.answer(it, nil)
 			continue
 		}
-		if e, ok := blocked[it.run]; ok && it.ordered {
-			b.answer(it, e)
-			continue
-		}
-		err := b.applyOnce(ctx, []Event{it.ev})
-		if err != nil && !IsPermanent(err) && it.ordered {
-			blocked[it.run] = err
-		}
-		b.answer(it, err)
+		b.answer(it, b.applyOnce(ctx, []Event{it.ev}))
 	}
 }
 
-// answer hands err to its caller; when it is retried, it rewinds its run first.
+// rewound reports whether the run of it was rewound to a predecessor of it.
+func (b *batcher) rewound(it *batchItem) bool {
+	if !it.ordered {
+		return false
+	}
+	r := b.runs[it.run]
+	return r != nil && it.seq > r.next
+}
+
+// answer hands err to its caller; when it is retried, it rewinds its run first. An event
+// whose run was rewound to a predecessor is held again instead, unanswered: it was not
+// applied, and it goes on after that predecessor's retry (or pass). A pass is never
+// answered with an error: its caller ignores the answer, so its turn would be lost and
+// its run would wait for it for ever.
 func (b *batcher) answer(it *batchItem, err error) {
+	if b.rewound(it) {
+		b.runs[it.run].held[it.seq] = it
+		return
+	}
+	if it.skip {
+		err = nil
+	}
 	if err != nil && !IsPermanent(err) {
-		b.rewind(it, err)
+		b.rewind(it)
 	}
 	it.done <- err
 }

@@ -173,6 +173,26 @@ func TestBatcherKeepsTheOrderOfAPartition(t *testing.T) {
 		}
 	}
 
+	// handle is the router's chain: 1 + 3 tries, then the poison queue dead-letters a
+	// message that failed with an error other than an outage and passes its turn.
+	handle := func(b *batcher, seq int64, backoff time.Duration) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			var err error
+			for range 4 {
+				if err = b.submit(inRun(seq), versionOf("s", seq+1)); err == nil || IsPermanent(err) {
+					break
+				}
+				time.Sleep(backoff)
+			}
+			if err != nil && !IsTransient(err) {
+				b.pass(inRun(seq))
+			}
+			done <- err
+		}()
+		return done
+	}
+
 	t.Run("applies a run handed in backwards in its order", func(t *testing.T) {
 		r, apply := newRecorder(nil)
 		b := startBatcher(t, apply)
@@ -229,6 +249,76 @@ func TestBatcherKeepsTheOrderOfAPartition(t *testing.T) {
 		defer r.mu.Unlock()
 		if !slices.Equal(r.applied, []int64{2}) {
 			t.Fatalf("applied versions %v, want 2", r.applied)
+		}
+	})
+
+	t.Run("does not fail the successors of an event that keeps failing", func(t *testing.T) {
+		var mu sync.Mutex
+		var applied []int64
+		b := startBatcher(t, func(_ context.Context, events []Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range events {
+				if e.StreamVersion == 1 {
+					return errors.New("cannot project")
+				}
+			}
+			for _, e := range events {
+				applied = append(applied, e.StreamVersion)
+			}
+			return nil
+		})
+		// The successor retries at once, so each of its retries is held before the failing
+		// event's next try and would share that try's batch.
+		second := handle(b, 1, 0)
+		pending(t, second) // held: the failing event comes first and shares its batch
+		if err := <-handle(b, 0, 20*time.Millisecond); err == nil {
+			t.Fatal("the failing event was applied")
+		}
+		if err := <-second; err != nil {
+			t.Fatalf("the successor failed with its predecessor: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(applied, []int64{2}) {
+			t.Fatalf("applied versions %v, want 2", applied)
+		}
+	})
+
+	t.Run("keeps the turn of an event given up on behind a failed predecessor", func(t *testing.T) {
+		r, apply := newRecorder(nil)
+		fails := 2 // in the batch, then alone
+		b := startBatcher(t, func(ctx context.Context, events []Event) error {
+			if events[0].StreamVersion == 1 && fails > 0 { // only the batcher's goroutine calls
+				fails--
+				return errors.New("flaky")
+			}
+			return apply(ctx, events)
+		})
+		third := handle(b, 2, 0)
+		passed := make(chan struct{})
+		go func() { defer close(passed); b.pass(inRun(1)) }() // an undecodable message
+		pending(t, third)
+		// The three share a batch; the first fails, so the pass and the third wait for it.
+		if err := b.submit(inRun(0), versionOf("s", 1)); err == nil {
+			t.Fatal("first attempt succeeded")
+		}
+		if err := b.submit(inRun(0), versionOf("s", 1)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-third:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the event after the pass waits for ever: the pass lost its turn")
+		}
+		<-passed
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !slices.Equal(r.applied, []int64{1, 3}) {
+			t.Fatalf("applied versions %v, want 1 3", r.applied)
 		}
 	})
 

@@ -177,6 +177,28 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, projector string)
 	return 0
 }
 
+// waitGroupStable waits until the consumer group of a projector is stable with members
+// members, each owning partitions. A runner subscribes one group member per topic it
+// consumes, so the group rebalances while they join, after Running; a rebalance cancels
+// the messages in flight and delivers them again.
+func waitGroupStable(t *testing.T, k kafkaEnv, projector string, members int) {
+	t.Helper()
+	client := &kafka.Client{Addr: kafka.TCP(k.brokers...)}
+	group := k.group(projector)
+	projectionstest.WaitUntil(t, 45*time.Second, fmt.Sprintf("group stable with %d members", members), func() bool {
+		res, err := client.DescribeGroups(context.Background(), &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+		if err != nil || len(res.Groups) != 1 || res.Groups[0].GroupState != "Stable" || len(res.Groups[0].Members) != members {
+			return false
+		}
+		for _, m := range res.Groups[0].Members {
+			if len(m.MemberAssignments.Topics) == 0 || len(m.MemberAssignments.Topics[0].Partitions) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // failing fails every batch holding a given event, counting attempts.
 type failing struct {
 	projections.Projector
@@ -217,6 +239,9 @@ func TestRunnerDeadLettersAFailingEventAndGoesOn(t *testing.T) {
 
 	f := &failing{Projector: newReadTables(t, pool), poison: poison.EventID.String()}
 	startRunner(t, k, func(c *projections.RunnerConfig) { c.Metrics = reg }, f)
+	// One member per topic: a rebalance after the first delivery would deliver the failing
+	// event again, with retries of its own.
+	waitGroupStable(t, k, readmodels.ReadTablesProjection, len(f.StreamTypes()))
 
 	dlqSub, err := bus.NewSubscriber(bus.SubscriberConfig{Brokers: k.brokers}, watermill.NopLogger{})
 	if err != nil {
@@ -321,20 +346,7 @@ func TestTwoRunnersShareTheConsumerGroup(t *testing.T) {
 
 	// Publish once the group settled with both members owning partitions, so no rebalance
 	// moves a partition mid-test.
-	client := &kafka.Client{Addr: kafka.TCP(k.brokers...)}
-	group := k.group(readmodels.ReadTablesProjection)
-	projectionstest.WaitUntil(t, 45*time.Second, "group stable with two members", func() bool {
-		res, err := client.DescribeGroups(context.Background(), &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
-		if err != nil || len(res.Groups) != 1 || res.Groups[0].GroupState != "Stable" || len(res.Groups[0].Members) != 2 {
-			return false
-		}
-		for _, m := range res.Groups[0].Members {
-			if len(m.MemberAssignments.Topics) == 0 || len(m.MemberAssignments.Topics[0].Partitions) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitGroupStable(t, k, readmodels.ReadTablesProjection, 2)
 
 	h := projectionstest.NewHistory(time.Now().Add(-time.Hour))
 	b := projectionstest.Board{H: h, Now: time.Now().UTC()}
