@@ -428,5 +428,5 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeCommandAnswer(w, http.StatusOK, res, "", map[string]any{"id": res.ID, "version": res.Version,
-		"consistency_token": s.consistencyToken(res.ID, res.Version), "unsubscribed": t.Kind})
+		"consistency_token": s.consistencyToken(res), "unsubscribed": t.Kind})
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -85,6 +86,56 @@ func TestCreateAlert(t *testing.T) {
 		}
 		if rec.Code != http.StatusBadRequest {
 			t.Fatalf("%d", rec.Code)
+		}
+	})
+	// The body's schema in openapi.json and the server agree (schemathesis found "" for
+	// company_id accepted against a uuid format, and any string allowed for country and
+	// currency that the server refused).
+	t.Run("an empty string is the field left out, as an empty query parameter is", func(t *testing.T) {
+		rec := do(t, s, http.MethodPost, "/v1/candidates/me/alerts", "candidate",
+			`{"q":"","region":"","country":"","employment_type":"","seniority":"","currency":"","company_id":"","sort":"","frequency":"daily"}`)
+		if rec.Code != http.StatusCreated {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		if c := got.Input.Criteria; c.Country != "" || c.Currency != "" || c.CompanyID != "" || c.Sort != "" {
+			t.Fatalf("criteria %+v", c)
+		}
+	})
+	t.Run("the schema's enums are what the server accepts", func(t *testing.T) {
+		var doc struct {
+			Paths map[string]map[string]struct {
+				RequestBody struct {
+					Content map[string]struct {
+						Schema struct {
+							Properties map[string]struct {
+								Enum  []string          `json:"enum"`
+								AnyOf []json.RawMessage `json:"anyOf"`
+							} `json:"properties"`
+						} `json:"schema"`
+					} `json:"content"`
+				} `json:"requestBody"`
+			} `json:"paths"`
+		}
+		if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+			t.Fatal(err)
+		}
+		props := doc.Paths["/v1/candidates/me/alerts"]["post"].RequestBody.Content["application/json"].Schema.Properties
+		if len(props["company_id"].AnyOf) != 2 {
+			t.Errorf("company_id is not a uuid or empty: %+v", props["company_id"])
+		}
+		for field, refused := range map[string]string{"country": "ZZ", "currency": "ZZZ", "employment_type": "gig", "seniority": "boss", "sort": "random"} {
+			enum := props[field].Enum
+			if len(enum) < 2 || !slices.Contains(enum, "") || slices.Contains(enum, refused) {
+				t.Errorf("%s: enum %v", field, enum)
+			}
+			for _, v := range append(enum, refused) {
+				body, _ := json.Marshal(map[string]string{field: v, "frequency": "weekly"})
+				rec := do(t, s, http.MethodPost, "/v1/candidates/me/alerts", "candidate", string(body))
+				if want := slices.Contains(enum, v); (rec.Code == http.StatusCreated) != want ||
+					(!want && (rec.Code != http.StatusBadRequest || !alertProblemFields(t, rec)[field])) {
+					t.Errorf("%s %q: %d %s (in the schema: %v)", field, v, rec.Code, rec.Body, want)
+				}
+			}
 		}
 	})
 	t.Run("limit and cursor are not alert parameters", func(t *testing.T) {

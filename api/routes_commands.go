@@ -23,7 +23,7 @@ type commandAnswer struct {
 // answerOf is the common part of a command's answer; its consistency token, signed here,
 // names the stream the command wrote at its new version.
 func (s *Server) answerOf(r commands.Result) commandAnswer {
-	return commandAnswer{ID: r.ID, Version: r.Version, ConsistencyToken: s.consistencyToken(r.ID, r.Version)}
+	return commandAnswer{ID: r.ID, Version: r.Version, ConsistencyToken: s.consistencyToken(r)}
 }
 
 // writeCommandAnswer writes a command's answer with the stream version as ETag, so the

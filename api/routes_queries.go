@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/jobboard/jobboard/application"
+	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/apperr"
 	"github.com/jobboard/jobboard/internal/consistency"
@@ -276,9 +277,10 @@ func parseApplicationStatus(s string) error {
 	return err
 }
 
-// consistencyToken signs the token of a command that left streamID at version.
-func (s *Server) consistencyToken(streamID string, version int64) string {
-	return s.tokens.Token(consistency.Position{StreamID: streamID, Version: version})
+// consistencyToken signs the token of a command that left its stream at a version: the
+// stream type goes in, so a query whose projection never consumes it does not wait.
+func (s *Server) consistencyToken(r commands.Result) string {
+	return s.tokens.Token(consistency.Position{StreamID: r.ID, StreamType: r.StreamType, Version: r.Version})
 }
 
 // consistencyPositions reads and verifies every X-Consistency-Token (repeated headers,

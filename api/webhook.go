@@ -110,7 +110,7 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	switch apperr.CodeOf(err) {
 	case "":
 		answer.Outcome = "applied"
-		answer.JobID, answer.Version, answer.ConsistencyToken = jobID, res.Version, s.consistencyToken(jobID, res.Version)
+		answer.JobID, answer.Version, answer.ConsistencyToken = jobID, res.Version, s.consistencyToken(res)
 	case apperr.Invalid, apperr.Unprocessable, apperr.Forbidden:
 		s.log.WarnContext(r.Context(), "stripe webhook refused by the listing", "event_id", event.ID, "type", event.Type, "job_id", jobID, "payment_id", paymentID, "error", err)
 		answer.Reason = err.Error()

@@ -3,11 +3,13 @@ package application
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/consistency"
+	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/readmodels"
 )
 
@@ -115,7 +117,11 @@ func NewQueries(store *readmodels.Store) (*Queries, error) {
 			if err != nil {
 				return struct{}{}, err
 			}
-			return struct{}{}, store.WaitForStreams(ctx, projection, q.Timeout, q.Positions...)
+			positions := consumedBy(projection, q.Positions)
+			if len(positions) == 0 {
+				return struct{}{}, nil
+			}
+			return struct{}{}, store.WaitForStreams(ctx, projection, q.Timeout, positions...)
 		}),
 		SearchJobs: HandlerFunc[readmodels.SearchParams, readmodels.SearchResult](func(ctx context.Context, p readmodels.SearchParams) (readmodels.SearchResult, error) {
 			r, err := store.Search(ctx, p)
@@ -190,6 +196,30 @@ func projectionOf(rm ReadModel) (string, error) {
 	default:
 		return "", fmt.Errorf("unknown read model %v", rm)
 	}
+}
+
+// consumedTypes are the stream types each projection consumes, from the catalog.
+var consumedTypes = func() map[string][]string {
+	out := map[string][]string{}
+	for name, d := range projections.Definitions(nil, nil, 0) {
+		out[name] = d.StreamTypes
+	}
+	return out
+}()
+
+// consumedBy leaves out the positions of stream types projection never consumes: it will
+// never apply them, so read-your-writes holds for them at once (waiting would only end in
+// the timeout). A position without a type (a token issued before types were carried) is
+// kept and waited on, as it always was.
+func consumedBy(projection string, positions []consistency.Position) []consistency.Position {
+	types := consumedTypes[projection]
+	out := make([]consistency.Position, 0, len(positions))
+	for _, p := range positions {
+		if p.StreamType == "" || slices.Contains(types, p.StreamType) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // mapPage applies f to every item; a page always has a list of items, never null.

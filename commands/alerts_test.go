@@ -31,7 +31,7 @@ func TestAlertCommands(t *testing.T) {
 	const ada, bob = "d0000000-0000-4000-8000-00000000000a", "d0000000-0000-4000-8000-00000000000b"
 	res, err := create.Handle(ctx, commands.CreateAlert{Caller: candidate(ada), Input: domain.AlertInput{Frequency: "instant",
 		Criteria: domain.AlertCriteria{Q: "go"}}})
-	if err != nil || res.Version != 1 {
+	if err != nil || res.Version != 1 || res.StreamType != domain.StreamTypeAlert {
 		t.Fatalf("create: %+v %v", res, err)
 	}
 	t.Run("another candidate's alert is not found, whatever If-Match says", func(t *testing.T) {
@@ -101,7 +101,7 @@ func TestSetEmailPreferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if off := c.EmailOff(); len(off) != 2 || res.Version != 3 {
+	if off := c.EmailOff(); len(off) != 2 || res.Version != 3 || res.StreamType != domain.StreamTypeCandidate {
 		t.Fatalf("off %v at version %d: the link must add job_alerts to what was off", off, res.Version)
 	}
 	_, err = h.Handle(ctx, commands.SetEmailPreferences{Caller: candidate(reg.ID), Off: []domain.EmailCategory{"marketing"}})

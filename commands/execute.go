@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -66,7 +67,9 @@ func (x execution) run(ctx context.Context, decide decideFunc) (Result, error) {
 			return Result{}, translate(err, x.what)
 		}
 		if len(d.events) == 0 {
-			return newResult(x.streamID, s.Version), nil
+			// A no-op on an existing stream answers its type as loaded; on a missing one
+			// the version is 0, which no token names.
+			return newResult(x.streamID, cmp.Or(d.streamType, s.Type), s.Version), nil
 		}
 		version, err := x.store.Append(ctx, AppendRequest{
 			StreamID:        x.streamID,
@@ -80,7 +83,7 @@ func (x execution) run(ctx context.Context, decide decideFunc) (Result, error) {
 		})
 		switch {
 		case err == nil:
-			return newResult(x.streamID, version), nil
+			return newResult(x.streamID, d.streamType, version), nil
 		case !errors.Is(err, ErrConcurrencyConflict):
 			return Result{}, translate(err, x.what)
 		case x.pinned != nil:

@@ -31,7 +31,7 @@ func TestJobListingLifecycle(t *testing.T) {
 	t.Run("update with the right If-Match records the change", func(t *testing.T) {
 		res, err := w.UpdateJob.Handle(ctx, commands.UpdateJob{Caller: employer(company), JobID: job.ID, ExpectedVersion: ptr(int64(1)),
 			Patch: domain.JobDetailsPatch{Title: ptr("Staff Go Engineer")}})
-		if err != nil || res.Version != 2 {
+		if err != nil || res.Version != 2 || res.StreamType != domain.StreamTypeJob {
 			t.Fatalf("UpdateJob = %+v, %v", res, err)
 		}
 	})

@@ -1,13 +1,15 @@
 package commands
 
-// Result is what every command answers: the affected aggregate and the version of its
-// stream after the command. The API turns the pair into a signed consistency token a query
-// can wait on to read its own write.
+// Result is what every command answers: the affected aggregate, the type of its stream
+// (a domain.StreamType* constant) and the version of its stream after the command. The API
+// turns them into a signed consistency token a query can wait on to read its own write; the
+// stream type lets a query whose projection never consumes that type answer at once.
 type Result struct {
-	ID      string
-	Version int64
+	ID         string
+	StreamType string
+	Version    int64
 }
 
-func newResult(streamID string, version int64) Result {
-	return Result{ID: streamID, Version: version}
+func newResult(streamID, streamType string, version int64) Result {
+	return Result{ID: streamID, StreamType: streamType, Version: version}
 }

@@ -49,7 +49,7 @@ func (s *Server) handleCreateAlert(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/me/alerts", "alertcreated", consistency.Position{StreamID: res.ID, Version: res.Version})
+	s.afterWrite(w, r, "/me/alerts", "alertcreated", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
 }
 
 type alertView struct {
@@ -135,5 +135,5 @@ func (s *Server) handleDeleteAlert(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/me/alerts", "alertdeleted", consistency.Position{StreamID: res.ID, Version: res.Version})
+	s.afterWrite(w, r, "/me/alerts", "alertdeleted", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
 }

@@ -39,7 +39,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/me/applications", "applied", consistency.Position{StreamID: res.ID, Version: res.Version})
+	s.afterWrite(w, r, "/me/applications", "applied", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
 }
 
 type myApplicationsView struct {
@@ -86,7 +86,7 @@ func (s *Server) handleWithdraw(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/me/applications", "withdrawn", consistency.Position{StreamID: res.ID, Version: res.Version})
+	s.afterWrite(w, r, "/me/applications", "withdrawn", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
 }
 
 // sealListCursor signs a list's next-page position for its owner; openListCursor reads the

@@ -198,7 +198,7 @@ func (s *Server) handlePostJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/employer/jobs/"+res.ID, "posted", consistency.Position{StreamID: res.ID, Version: res.Version})
+	s.afterWrite(w, r, "/employer/jobs/"+res.ID, "posted", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
 }
 
 // ownJob reads the employer's own job named by the route (after the request's writes);
@@ -270,7 +270,7 @@ func (s *Server) handleEditJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/employer/jobs/"+id, "updated", consistency.Position{StreamID: res.ID, Version: res.Version})
+	s.afterWrite(w, r, "/employer/jobs/"+id, "updated", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
 }
 
 func (s *Server) handleCloseJob(w http.ResponseWriter, r *http.Request) {
@@ -288,7 +288,7 @@ func (s *Server) handleCloseJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/employer/jobs/"+id, "closed", consistency.Position{StreamID: res.ID, Version: res.Version})
+	s.afterWrite(w, r, "/employer/jobs/"+id, "closed", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
 }
 
 type employerJobView struct {
@@ -472,5 +472,5 @@ func (s *Server) handleMoveApplicant(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/employer/jobs/"+jobID+"/applicants", "moved", consistency.Position{StreamID: res.ID, Version: res.Version})
+	s.afterWrite(w, r, "/employer/jobs/"+jobID+"/applicants", "moved", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/consistency"
 )
 
@@ -53,6 +54,41 @@ func TestConsistencyTokensOnTheRealStack(t *testing.T) {
 		a = c.must(c.read("/v1/jobs/"+jobID, employer, posted.str("consistency_token"), updated.str("consistency_token")), 200)
 		if a.str("title") != "Staff Engineer" {
 			t.Fatalf("merged tokens did not wait for the update: %s", a.raw)
+		}
+	})
+
+	// Read-your-writes waits for what the projection will ever apply: a position of a stream
+	// type its projector never consumes holds at once (it answered 504 after the bound).
+	t.Run("a token of a stream type the projection never consumes answers at once", func(t *testing.T) {
+		c := client{t: t, base: m.URL()}
+		cand := c.must(c.do("POST", "/v1/candidates", "", map[string]any{"name": "Ada", "email": uuid.NewString() + "@ada.test"}), 201)
+		candidate := cand.str("token")
+		alert := c.must(c.do("POST", "/v1/candidates/me/alerts", candidate, map[string]any{"q": "go", "frequency": "daily"}), 201)
+		// Tokens of writes that never come: only their stream types differ.
+		neverJob := signer.Token(consistency.Position{StreamID: jobID, StreamType: domain.StreamTypeJob, Version: 1_000_000})
+		neverAlert := signer.Token(consistency.Position{StreamID: alert.str("id"), StreamType: domain.StreamTypeAlert, Version: 1_000_000})
+		for _, tc := range []struct{ name, path, token, consistencyToken string }{
+			{"a job's token on the alerts", "/v1/candidates/me/alerts", candidate, posted.str("consistency_token")},
+			{"a never-written job version on the alerts", "/v1/candidates/me/alerts", candidate, neverJob},
+			{"an alert's token on the search", "/v1/jobs", "", alert.str("consistency_token")},
+			{"a never-written alert version on the search", "/v1/jobs", "", neverAlert},
+			{"an alert's token on a job", "/v1/jobs/" + jobID, employer, neverAlert},
+		} {
+			start := time.Now()
+			a := c.read(tc.path, tc.token, tc.consistencyToken)
+			if took := time.Since(start); a.status != http.StatusOK || took > time.Second {
+				t.Errorf("%s: %d after %s, want 200 at once: %s", tc.name, a.status, took, a.raw)
+			}
+		}
+		// The projection's own stream type still waits: until applied, or to the bound.
+		list := c.must(c.read("/v1/candidates/me/alerts", candidate, alert.str("consistency_token"), posted.str("consistency_token")), 200)
+		if !strings.Contains(list.raw, alert.str("id")) {
+			t.Errorf("the alert's token did not wait for the alert: %s", list.raw)
+		}
+		start := time.Now()
+		c.must(c.read("/v1/candidates/me/alerts", candidate, neverAlert), http.StatusGatewayTimeout)
+		if took := time.Since(start); took < bound {
+			t.Errorf("504 after %s, before the bound %s", took, bound)
 		}
 	})
 

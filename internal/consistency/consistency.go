@@ -32,8 +32,14 @@ const (
 	MinKeyLen = 32
 )
 
-// prefix versions the encoding of the signed payload.
-const prefix = "v2:"
+// Encoding versions of the signed payload. v3 carries each position's stream type
+// ("version:type:id"); v2 ("version:id") was issued before stream types were carried and
+// is still read, its positions without a type (waited on by every reader), until every
+// token of it has long expired from clients.
+const (
+	prefix   = "v3:"
+	prefixV2 = "v2:"
+)
 
 // macContext separates the MACs of tokens from the other values the same key signs
 // (cursors): a value signed for one purpose never verifies as another.
@@ -43,10 +49,13 @@ const macContext = "jobboard consistency token\n"
 var ErrInvalidToken = errors.New("invalid consistency token")
 
 // Position is a stream at a version: a reader is consistent with it once it has applied
-// the stream's events up to and including Version.
+// the stream's events up to and including Version. StreamType is the stream's type
+// ("job"): a reader that never consumes that type is consistent with it at once. An empty
+// StreamType (a v2 token) is unknown, and every reader waits for it.
 type Position struct {
-	StreamID string
-	Version  int64
+	StreamID   string
+	StreamType string
+	Version    int64
 }
 
 // Signer makes and verifies tokens under one key. It is safe for concurrent use.
@@ -66,6 +75,7 @@ func NewSigner(key []byte) (*Signer, error) {
 // Token encodes positions as an opaque, signed, URL-safe string. Several positions of one
 // stream keep the highest version; the order of positions does not matter. Positions with
 // an empty stream id or a version below 1 are left out; with none left, Token returns "".
+// Each position's StreamType is encoded with it (empty: unknown, waited on by every reader).
 // Past MaxPositions only the first MaxPositions streams (by id) are kept, so every token
 // made verifies.
 func (s *Signer) Token(positions ...Position) string {
@@ -78,7 +88,7 @@ func (s *Signer) Token(positions ...Position) string {
 	}
 	parts := make([]string, len(ps))
 	for i, p := range ps {
-		parts[i] = strconv.FormatInt(p.Version, 10) + ":" + url.QueryEscape(p.StreamID)
+		parts[i] = strconv.FormatInt(p.Version, 10) + ":" + url.QueryEscape(p.StreamType) + ":" + url.QueryEscape(p.StreamID)
 	}
 	payload := []byte(prefix + strings.Join(parts, ","))
 	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
@@ -132,9 +142,12 @@ func (s *Signer) Parse(token string) ([]Position, error) {
 	if err != nil || !hmac.Equal(mac, s.mac(payload)) {
 		return nil, fmt.Errorf("%w: bad signature", ErrInvalidToken)
 	}
-	rest, ok := strings.CutPrefix(string(payload), prefix)
-	if !ok {
-		return nil, fmt.Errorf("%w: unknown encoding", ErrInvalidToken)
+	rest, typed := strings.CutPrefix(string(payload), prefix)
+	if !typed {
+		var ok bool
+		if rest, ok = strings.CutPrefix(string(payload), prefixV2); !ok {
+			return nil, fmt.Errorf("%w: unknown encoding", ErrInvalidToken)
+		}
 	}
 	parts := strings.Split(rest, ",")
 	if len(parts) > MaxPositions {
@@ -150,29 +163,44 @@ func (s *Signer) Parse(token string) ([]Position, error) {
 		if err != nil || version < 1 || strconv.FormatInt(version, 10) != v {
 			return nil, fmt.Errorf("%w: malformed version", ErrInvalidToken)
 		}
+		var streamType string
+		if typed {
+			var escapedType string
+			if escapedType, stream, ok = strings.Cut(stream, ":"); !ok {
+				return nil, fmt.Errorf("%w: malformed position", ErrInvalidToken)
+			}
+			if streamType, err = url.QueryUnescape(escapedType); err != nil {
+				return nil, fmt.Errorf("%w: malformed stream type", ErrInvalidToken)
+			}
+		}
 		id, err := url.QueryUnescape(stream)
 		if err != nil || id == "" {
 			return nil, fmt.Errorf("%w: malformed stream id", ErrInvalidToken)
 		}
-		out = append(out, Position{StreamID: id, Version: version})
+		out = append(out, Position{StreamID: id, StreamType: streamType, Version: version})
 	}
 	return normalise(out), nil
 }
 
 // normalise drops empty positions, keeps the highest version per stream and sorts by stream.
+// A stream's type is the one any of its positions names (a stream has one type; an untyped
+// position of a v2 token takes the type a v3 token knows).
 func normalise(positions []Position) []Position {
-	best := make(map[string]int64, len(positions))
+	best := make(map[string]Position, len(positions))
 	for _, p := range positions {
 		if p.StreamID == "" || p.Version < 1 {
 			continue
 		}
-		if p.Version > best[p.StreamID] {
-			best[p.StreamID] = p.Version
+		b := best[p.StreamID]
+		b.StreamID, b.Version = p.StreamID, max(b.Version, p.Version)
+		if b.StreamType == "" {
+			b.StreamType = p.StreamType
 		}
+		best[p.StreamID] = b
 	}
 	out := make([]Position, 0, len(best))
-	for id, v := range best {
-		out = append(out, Position{StreamID: id, Version: v})
+	for _, p := range best {
+		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b Position) int { return strings.Compare(a.StreamID, b.StreamID) })
 	return out

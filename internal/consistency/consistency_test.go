@@ -35,6 +35,8 @@ func TestTokenRoundTrips(t *testing.T) {
 		"one stream":            {{StreamID: "8f8b8a4e-0d6a-4a59-9d47-3a2b5c1d0e01", Version: 3}},
 		"several streams":       {{StreamID: "b", Version: 1}, {StreamID: "a", Version: 7}},
 		"separators in the ids": {{StreamID: "a:b,c%d e.f", Version: 2}, {StreamID: "ünïcode", Version: 9}},
+		"stream types":          {{StreamID: "j", StreamType: "job", Version: 4}, {StreamID: "a:b", StreamType: "sign_in", Version: 1}},
+		"separators in a type":  {{StreamID: "x", StreamType: "a:b,c%", Version: 2}},
 	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -115,6 +117,45 @@ func TestParseAllCombinesTokens(t *testing.T) {
 	}
 }
 
+// A v2 token (no stream types), issued before v3, still verifies: its positions carry no
+// type, so every reader waits for them as before.
+func TestAV2TokenStillParsesWithoutTypes(t *testing.T) {
+	t.Parallel()
+	s := signer(t, testKey)
+	payload := "v2:3:" + "0190c0de-0000-7000-8000-000000000001" + ",1:b%3Ac"
+	tok := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + consistency.MacOf(t, s, payload)
+	got, err := s.Parse(tok)
+	if err != nil {
+		t.Fatalf("a v2 token is refused: %v", err)
+	}
+	want := []consistency.Position{{StreamID: "0190c0de-0000-7000-8000-000000000001", Version: 3}, {StreamID: "b:c", Version: 1}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	// Combined with a v3 token of the same stream, the stream takes the known type.
+	v3 := s.Token(consistency.Position{StreamID: "b:c", StreamType: "alert", Version: 2})
+	all, err := s.ParseAll(tok, v3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want[1] = consistency.Position{StreamID: "b:c", StreamType: "alert", Version: 2}
+	if !reflect.DeepEqual(all, want) {
+		t.Fatalf("got %v, want %v", all, want)
+	}
+}
+
+// New tokens are v3: the stream type travels with each position.
+func TestTokensAreV3WithTheStreamType(t *testing.T) {
+	t.Parallel()
+	s := signer(t, testKey)
+	tok := s.Token(consistency.Position{StreamID: "a", StreamType: "job", Version: 7})
+	body, _, _ := strings.Cut(tok, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil || string(payload) != "v3:7:job:a" {
+		t.Fatalf("payload %q, %v; want v3:7:job:a", payload, err)
+	}
+}
+
 func TestParseRefusesWhatItDidNotSign(t *testing.T) {
 	t.Parallel()
 	s := signer(t, testKey)
@@ -137,7 +178,9 @@ func TestParseRefusesWhatItDidNotSign(t *testing.T) {
 		"other payload":    enc("v2:1000000:a") + good[len(body):],
 		"foreign key":      signer(t, "another-signing-key-of-32-bytes-or-more").Token(consistency.Position{StreamID: "a", Version: 1}),
 		"too long":         strings.Repeat("A", consistency.MaxTokenLen+1),
-		"unknown version":  signed("v3:1:a"),
+		"unknown version":  signed("v4:1:job:a"),
+		"v3 without type":  signed("v3:1:a"),
+		"v3 bad type":      signed("v3:1:%zz:a"),
 		"zero version":     signed("v2:0:a"),
 		"negative version": signed("v2:-1:a"),
 		"leading zero":     signed("v2:01:a"),
