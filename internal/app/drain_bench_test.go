@@ -14,6 +14,7 @@ import (
 
 	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/internal/app"
+	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/seed"
 	"github.com/jobboard/jobboard/storedevents"
 )
@@ -49,7 +50,7 @@ func BenchmarkBurstDrain(b *testing.B) {
 	}
 	appended := time.Since(began)
 	drained := map[string]time.Duration{}
-	for deadline := time.Now().Add(30 * time.Minute); len(drained) < 2; {
+	for deadline := time.Now().Add(30 * time.Minute); len(drained) < len(projections.Names()); {
 		for name, lag := range projectionLags(c) {
 			if _, ok := drained[name]; !ok && lag == 0 {
 				drained[name] = time.Since(began)
@@ -126,7 +127,7 @@ func BenchmarkBacklogDrain(b *testing.B) {
 	began = time.Now()
 	start(b, pcfg)
 	drained := map[string]time.Duration{}
-	for deadline := time.Now().Add(30 * time.Minute); len(drained) < 2; {
+	for deadline := time.Now().Add(30 * time.Minute); len(drained) < len(projections.Names()); {
 		for name, lag := range projectionLags(c) {
 			if _, ok := drained[name]; !ok && lag == 0 {
 				drained[name] = time.Since(began)
