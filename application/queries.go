@@ -198,21 +198,12 @@ func projectionOf(rm ReadModel) (string, error) {
 	}
 }
 
-// consumedTypes are the stream types each projection consumes, from the catalog.
-var consumedTypes = func() map[string][]string {
-	out := map[string][]string{}
-	for name, d := range projections.Definitions(nil, nil, 0) {
-		out[name] = d.StreamTypes
-	}
-	return out
-}()
-
 // consumedBy leaves out the positions of stream types projection never consumes: it will
 // never apply them, so read-your-writes holds for them at once (waiting would only end in
 // the timeout). A position without a type (a token issued before types were carried) is
 // kept and waited on, as it always was.
 func consumedBy(projection string, positions []consistency.Position) []consistency.Position {
-	types := consumedTypes[projection]
+	types := projections.ConsumedStreamTypes(projection)
 	out := make([]consistency.Position, 0, len(positions))
 	for _, p := range positions {
 		if p.StreamType == "" || slices.Contains(types, p.StreamType) {

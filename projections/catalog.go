@@ -72,6 +72,20 @@ func Definitions(pool *pgxpool.Pool, es *elasticsearch.Client, bulkWorkers int) 
 	}
 }
 
+// consumed are the stream types each projection consumes, read once from the catalog.
+var consumed = func() map[string][]string {
+	out := map[string][]string{}
+	for name, d := range Definitions(nil, nil, 0) {
+		out[name] = d.StreamTypes
+	}
+	return out
+}()
+
+// ConsumedStreamTypes returns the stream types the projection name consumes (nil for a
+// name the catalog does not know): its lag counts only their events, and a consistency
+// token's positions of other types are nothing it will ever apply.
+func ConsumedStreamTypes(name string) []string { return consumed[name] }
+
 // Names returns the permanent names of the projections, sorted.
 func Names() []string { return sortedNames(Definitions(nil, nil, 0)) }
 

@@ -77,7 +77,7 @@ func projectionStatus(ctx context.Context, pool *pgxpool.Pool, versions *Version
 	s := ProjectionStatus{Name: name, Version: t.Version, State: StateLive}
 	var oldest *time.Time
 	// Only the events of the stream types the projection consumes are its lag.
-	types := Definitions(nil, nil, 0)[name].StreamTypes
+	types := ConsumedStreamTypes(name)
 	err := pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*), min(e.recorded_at) FROM events e
 		LEFT JOIN %s.applied_streams a ON a.stream_id = e.stream_id
 		WHERE e.global_position > (SELECT coalesce(max(global_position), 0) FROM events) - $1

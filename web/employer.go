@@ -368,11 +368,7 @@ func (s *Server) handleTestPay(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	target := "/employer/jobs/" + id + "?done=paid"
-	if token != "" {
-		target += "&ct=" + urlQueryEscape(token)
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	redirectAfterWrite(w, r, "/employer/jobs/"+id, "paid", token)
 }
 
 type dashboardView struct {

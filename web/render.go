@@ -243,12 +243,22 @@ func fieldErrors(err error) map[string]string {
 // waits for that write (the ct parameter, a consistency token) before it reads, so the page
 // after a form shows what the form did. done names the notice to show.
 func (s *Server) afterWrite(w http.ResponseWriter, r *http.Request, target, done string, positions ...consistency.Position) {
+	token := ""
+	if len(positions) > 0 {
+		token = s.tokens.Token(positions...)
+	}
+	redirectAfterWrite(w, r, target, done, token)
+}
+
+// redirectAfterWrite redirects to target with the notice done and the consistency token
+// (each left out when empty), as afterWrite does with a token signed elsewhere.
+func redirectAfterWrite(w http.ResponseWriter, r *http.Request, target, done, token string) {
 	q := url.Values{}
 	if done != "" {
 		q.Set("done", done)
 	}
-	if len(positions) > 0 {
-		q.Set("ct", s.tokens.Token(positions...))
+	if token != "" {
+		q.Set("ct", token)
 	}
 	sep := "?"
 	if strings.Contains(target, "?") {
@@ -274,8 +284,6 @@ func (s *Server) awaitWrites(r *http.Request, rm application.ReadModel) error {
 	_, err = s.app.Queries.WaitFor.Handle(r.Context(), application.WaitFor{ReadModel: rm, Timeout: s.cfg.ConsistencyTimeout, Positions: positions})
 	return err
 }
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // absURL is path on the site's public address (canonical links, sitemap, JSON-LD): BaseURL
 // when configured, so that a forged Host header cannot put another site's links in a page
