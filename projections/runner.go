@@ -308,6 +308,18 @@ func (r *Runner) Close() error {
 	r.closed = true
 	started, cancel := r.started, r.cancel
 	r.mu.Unlock()
+	if started {
+		select {
+		case <-r.router.Running():
+		default:
+			// Still subscribing: Watermill's Close would wait its whole CloseTimeout for the
+			// handlers that never start. Cancelling Run's context ends the subscriptions
+			// (and the handlers already running), so Run returns on its own.
+			cancel()
+			<-r.done
+			return nil
+		}
+	}
 	err := r.router.Close()
 	if started {
 		cancel()

@@ -480,3 +480,32 @@ func TestRunnerAppliesABacklogInBatchesLargerThanThePartitionCount(t *testing.T)
 		t.Fatalf("%d writes, %d of at most 4 events, %d larger than 64: the backlog was not batched", writes, upToPartitions, largerThan64)
 	}
 }
+
+// A runner closed while it is still subscribing (a process stopped right after its start)
+// stops at once, without waiting out the router's close timeout for handlers that never ran.
+func TestRunnerClosedWhileSubscribingStopsAtOnce(t *testing.T) {
+	t.Parallel()
+	k := newKafka(t)
+	r, err := projections.NewRunner(projections.RunnerConfig{
+		Brokers: k.brokers, DeadLetterPublisher: k.pub, Topic: k.topic, DeadLetterTopic: k.dlqTopic,
+		ConsumerGroup: k.group, Logger: quietLogger(),
+	}, newReadTables(t, newPool(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Run(context.Background()) }()
+	// Give Run a moment to begin: subscribing (topics, consumer-group joins) usually takes
+	// longer, so Close mostly comes while the handlers are not running yet.
+	time.Sleep(10 * time.Millisecond)
+	began := time.Now()
+	if err := r.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Fatalf("close took %s", took)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
