@@ -242,11 +242,20 @@ func searchBody(p SearchParams, after json.RawMessage, now time.Time, timeout ti
 	boolQ := obj{"filter": filter}
 	if len(must) > 0 {
 		boolQ["must"] = must
+	}
+	if len(must) > 0 && p.Sort == SortRelevance {
+		// Clauses that only rank: a word in the title, the tags or the company's name
+		// weighs more than one in the description, and the title's exact phrase most.
+		// They are sent only when the order is relevance: Elasticsearch still expands
+		// their words against every segment when the sort ignores the score. They match
+		// words as typed: the must clause above already finds mistyped words (and ranks
+		// by them through search_text), and a fuzzy expansion of each word in four more
+		// fields cost more than the rest of the search (docs/BENCHMARKS.md, "The search
+		// request, one at a time").
 		boolQ["should"] = []any{
 			obj{"multi_match": obj{
-				"query":     p.Q,
-				"fields":    []string{"title^4", "tags.text^3", "company.name^2", "description"},
-				"fuzziness": "AUTO", "prefix_length": 1, "max_expansions": maxFuzzyExpansions,
+				"query":  p.Q,
+				"fields": []string{"title^4", "tags.text^3", "company.name^2", "description"},
 			}},
 			obj{"match_phrase": obj{"title": obj{"query": p.Q, "boost": 4}}},
 		}
@@ -346,6 +355,14 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 		// search is unavailable for now, not broken.
 		return SearchResult{}, apperr.Wrap(apperr.Unavailable, fmt.Errorf("search %s: %s: %s", s.cfg.SearchAlias, res.Status(), raw),
 			"search is not ready yet; retry shortly")
+	}
+	switch res.StatusCode {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		// Elasticsearch sheds load: its search queue is full (429, rejected execution) or
+		// it cannot serve the shard now. Overload is not a fault of the request nor of the
+		// service's code: 503 with Retry-After, as a search out of its time budget.
+		return SearchResult{}, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: searchRetryAfter,
+			Err: fmt.Errorf("search %s: %s: %.300s", s.cfg.SearchAlias, res.Status(), raw), Message: "search is overloaded; retry shortly"}
 	}
 	if res.IsError() {
 		return SearchResult{}, fmt.Errorf("search %s: %s: %s", s.cfg.SearchAlias, res.Status(), raw)
