@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -74,7 +75,11 @@ func newServeCommand() *cobra.Command {
 			reported := make(chan struct{})
 			go func() {
 				defer close(reported)
-				reportCatchUp(reportCtx, m.Pool(), os.Stderr, log)
+				// Only a process that applies the events reports their catch-up: an API
+				// beside projectors elsewhere would print the same lines until they finish.
+				if slices.Contains(cfg.Roles, app.RoleProjectors) {
+					reportCatchUp(reportCtx, m.Pool(), os.Stderr, log)
+				}
 			}()
 			defer func() { stopReport(); <-reported }()
 			select {
