@@ -327,54 +327,28 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 		}
 		after = c.After
 	}
-	body, err := json.Marshal(searchBody(p, after, s.cfg.Now(), s.cfg.SearchTimeout))
-	if err != nil {
-		return SearchResult{}, fmt.Errorf("encode search: %w", err)
-	}
+	body := searchBody(p, after, s.cfg.Now(), s.cfg.SearchTimeout)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SearchTimeout)
 	defer cancel()
-	res, err := s.es.Search(
-		s.es.Search.WithContext(ctx),
-		s.es.Search.WithIndex(s.cfg.SearchAlias),
-		s.es.Search.WithBody(bytes.NewReader(body)),
-		// The shard request cache keeps whole answers (hits, total, facets) of identical
-		// requests until the next refresh that changed the index; by default it only
-		// caches size-0 requests.
-		s.es.Search.WithRequestCache(true),
-	)
+	bodies := []obj{body}
+	if strings.TrimSpace(p.Q) == "" {
+		// Without words, a search matches most of the board, and its facets (four
+		// aggregations over every match) cost three times its page of hits; they depend on
+		// the filters only, not on the order or the page, and filters repeat (the front
+		// page, a tag). So they are asked apart, in the same round trip, where
+		// Elasticsearch's request cache answers them again for every order and page until
+		// the index changes (docs/BENCHMARKS.md). With words, matches are fewer and
+		// requests repeat less: one request costs less than two.
+		bodies = append(bodies, obj{"size": 0, "query": body["query"], "aggs": body["aggs"], "timeout": body["timeout"]})
+		delete(body, "aggs")
+	}
+	rs, err := s.msearch(ctx, bodies...)
 	if err != nil {
-		return SearchResult{}, searchFailed(ctx, err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return SearchResult{}, searchFailed(ctx, err)
-	}
-	if res.StatusCode == http.StatusNotFound {
-		// No index behind the alias yet (an API started before the projectors created it):
-		// search is unavailable for now, not broken.
-		return SearchResult{}, apperr.Wrap(apperr.Unavailable, fmt.Errorf("search %s: %s: %s", s.cfg.SearchAlias, res.Status(), raw),
-			"search is not ready yet; retry shortly")
-	}
-	switch res.StatusCode {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		// Elasticsearch sheds load: its search queue is full (429, rejected execution) or
-		// it cannot serve the shard now. Overload is not a fault of the request nor of the
-		// service's code: 503 with Retry-After, as a search out of its time budget.
-		return SearchResult{}, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: searchRetryAfter,
-			Err: fmt.Errorf("search %s: %s: %.300s", s.cfg.SearchAlias, res.Status(), raw), Message: "search is overloaded; retry shortly"}
-	}
-	if res.IsError() {
-		return SearchResult{}, fmt.Errorf("search %s: %s: %s", s.cfg.SearchAlias, res.Status(), raw)
-	}
-	var sr searchResponse
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&sr); err != nil {
-		return SearchResult{}, fmt.Errorf("decode search answer: %w", err)
-	}
-	if err := sr.incomplete(); err != nil {
 		return SearchResult{}, err
+	}
+	sr := rs[0]
+	if len(rs) > 1 {
+		sr.Aggregations = rs[1].Aggregations
 	}
 	hits := sr.Hits.Hits
 	out := SearchResult{Items: make([]SearchItem, 0, len(hits)), Total: sr.Hits.Total.Value}
@@ -408,6 +382,89 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 // searchRetryAfter is what a client is told to wait before retrying a search that ran out of
 // its budget or found search unavailable.
 const searchRetryAfter = 1
+
+// msearch sends bodies in one multi-search request, each asking for the shard request
+// cache (by default it only caches size-0 requests; it keeps an answer until the next
+// refresh that changed the index, so a cached answer is never staler than the index), and
+// returns their answers in order; an answer cut short or failed fails the lot.
+func (s *Store) msearch(ctx context.Context, bodies ...obj) ([]searchResponse, error) {
+	var nd bytes.Buffer
+	head, err := json.Marshal(obj{"index": s.cfg.SearchAlias, "request_cache": true})
+	if err != nil {
+		return nil, fmt.Errorf("encode search: %w", err)
+	}
+	for _, b := range bodies {
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return nil, fmt.Errorf("encode search: %w", err)
+		}
+		nd.Write(head)
+		nd.WriteByte('\n')
+		nd.Write(raw)
+		nd.WriteByte('\n')
+	}
+	res, err := s.es.Msearch(bytes.NewReader(nd.Bytes()), s.es.Msearch.WithContext(ctx))
+	if err != nil {
+		return nil, searchFailed(ctx, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, searchFailed(ctx, err)
+	}
+	if err := s.searchStatus(res.StatusCode, res.Status(), raw); err != nil {
+		return nil, err
+	}
+	var answer struct {
+		Responses []struct {
+			searchResponse
+			Status int             `json:"status"`
+			Error  json.RawMessage `json:"error"`
+		} `json:"responses"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&answer); err != nil {
+		return nil, fmt.Errorf("decode search answer: %w", err)
+	}
+	if len(answer.Responses) != len(bodies) {
+		return nil, fmt.Errorf("search %s: %d answers to %d searches", s.cfg.SearchAlias, len(answer.Responses), len(bodies))
+	}
+	out := make([]searchResponse, len(bodies))
+	for i, r := range answer.Responses {
+		if r.Error != nil {
+			if err := s.searchStatus(r.Status, http.StatusText(r.Status), r.Error); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("search %s: %d: %s", s.cfg.SearchAlias, r.Status, r.Error)
+		}
+		if err := r.incomplete(); err != nil {
+			return nil, err
+		}
+		out[i] = r.searchResponse
+	}
+	return out, nil
+}
+
+// searchStatus is the error of an Elasticsearch answer's status, nil for a success.
+func (s *Store) searchStatus(code int, status string, raw []byte) error {
+	switch {
+	case code == http.StatusNotFound:
+		// No index behind the alias yet (an API started before the projectors created it):
+		// search is unavailable for now, not broken.
+		return apperr.Wrap(apperr.Unavailable, fmt.Errorf("search %s: %s: %s", s.cfg.SearchAlias, status, raw),
+			"search is not ready yet; retry shortly")
+	case code == http.StatusTooManyRequests, code == http.StatusServiceUnavailable, code == http.StatusGatewayTimeout:
+		// Elasticsearch sheds load: its search queue is full (429, rejected execution) or
+		// it cannot serve the shard now. Overload is not a fault of the request nor of the
+		// service's code: 503 with Retry-After, as a search out of its time budget.
+		return &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: searchRetryAfter,
+			Err: fmt.Errorf("search %s: %s: %.300s", s.cfg.SearchAlias, status, raw), Message: "search is overloaded; retry shortly"}
+	case code >= 300:
+		return fmt.Errorf("search %s: %s: %s", s.cfg.SearchAlias, status, raw)
+	}
+	return nil
+}
 
 // searchFailed is the error of a search request that got no answer: out of time budget
 // (ctx's deadline) or Elasticsearch unreachable. Both are Unavailable, to retry.

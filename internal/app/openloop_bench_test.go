@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -116,8 +118,9 @@ func BenchmarkSearchOpenLoop(b *testing.B) {
 	bd := loadBoard(b)
 	rates, d := benchRates(b)
 	type served struct {
-		name, url string
-		writes    *backgroundWrites
+		name   string
+		server *servedBinary
+		writes *backgroundWrites
 	}
 	rate := seedWrites(b, rates, d)
 	var under []*served
@@ -125,15 +128,31 @@ func BenchmarkSearchOpenLoop(b *testing.B) {
 		// The copy is taken before the current binary opens the board: a database with
 		// sessions cannot be a template.
 		dsn, prefix := copyBoard(b, "bench-old-queries-", boardDatabase+"_old")
-		under = append(under, &served{name: "old", url: serveBinary(b, buildBinary(b, old), dsn, prefix),
+		under = append(under, &served{name: "old", server: serveBinary(b, buildBinary(b, old), dsn, prefix),
 			writes: writeLoad(b, rate, prefix+readmodels.DefaultSearchIndex)})
 	}
-	under = append([]*served{{name: "new", url: serveBinary(b, buildBinary(b, ""), bd.dsn, boardIndexPrefix),
+	under = append([]*served{{name: "new", server: serveBinary(b, buildBinary(b, ""), bd.dsn, boardIndexPrefix),
 		writes: writeLoad(b, rate, boardIndexPrefix+readmodels.DefaultSearchIndex)}}, under...)
-	measure := func(s *served, rate int) vegeta.Metrics {
+	es := esClient(b)
+	// measure attacks s at rate and logs, beside the latencies, the CPU time the binary and
+	// Elasticsearch spent per request: a cost that a busy machine's noise moves far less
+	// than a percentile of latency (Elasticsearch's includes the background writes').
+	measure := func(s *served, rate int, report bool) vegeta.Metrics {
 		s.writes.resume()
 		defer s.writes.pause()
-		return attack(b, s.url, rate, d, searchQuery)
+		app0, es0 := s.server.cpu(b), esCPU(b, es)
+		m := attack(b, s.server.base, rate, d, searchQuery)
+		appMs, esMs := (s.server.cpu(b)-app0)/float64(m.Requests), (esCPU(b, es)-es0)/float64(m.Requests)
+		b.Logf("%s search at %d/s: p50 %.1f ms, p99 %.1f ms (%d requests, %.1f %% 200, status codes %v); CPU per request: binary %.2f ms, Elasticsearch %.2f ms",
+			s.name, rate, ms(m.Latencies.P50), ms(m.Latencies.P99), m.Requests, 100*m.Success, m.StatusCodes, appMs, esMs)
+		if report {
+			b.ReportMetric(ms(m.Latencies.P50), fmt.Sprintf("%s-p50-ms@%d/s", s.name, rate))
+			b.ReportMetric(ms(m.Latencies.P99), fmt.Sprintf("%s-p99-ms@%d/s", s.name, rate))
+			b.ReportMetric(100*m.Success, fmt.Sprintf("%s-ok-%%@%d/s", s.name, rate))
+			b.ReportMetric(appMs, fmt.Sprintf("%s-cpu-ms/req@%d/s", s.name, rate))
+			b.ReportMetric(esMs, fmt.Sprintf("%s-es-cpu-ms/req@%d/s", s.name, rate))
+		}
+		return m
 	}
 	// order alternates which binary goes first at each step.
 	order := func(step int) []*served {
@@ -144,18 +163,13 @@ func BenchmarkSearchOpenLoop(b *testing.B) {
 		}
 		return under
 	}
+	b.Log("warm-up:")
 	for _, s := range under {
-		m := measure(s, 50)
-		b.Logf("%s warm-up at 50/s: p50 %.1f ms, p99 %.1f ms", s.name, ms(m.Latencies.P50), ms(m.Latencies.P99))
+		measure(s, 50, false)
 	}
 	for step, rate := range rates {
 		for _, s := range order(step) {
-			m := measure(s, rate)
-			b.Logf("%s search at %d/s: p50 %.1f ms, p99 %.1f ms (%d requests, %.1f %% 200, status codes %v)",
-				s.name, rate, ms(m.Latencies.P50), ms(m.Latencies.P99), m.Requests, 100*m.Success, m.StatusCodes)
-			b.ReportMetric(ms(m.Latencies.P50), fmt.Sprintf("%s-p50-ms@%d/s", s.name, rate))
-			b.ReportMetric(ms(m.Latencies.P99), fmt.Sprintf("%s-p99-ms@%d/s", s.name, rate))
-			b.ReportMetric(100*m.Success, fmt.Sprintf("%s-ok-%%@%d/s", s.name, rate))
+			measure(s, rate, true)
 		}
 	}
 	highest, done := map[string]int{}, map[string]bool{}
@@ -164,8 +178,7 @@ func BenchmarkSearchOpenLoop(b *testing.B) {
 			if done[s.name] {
 				continue
 			}
-			m := measure(s, rate)
-			b.Logf("%s search at %d/s: p99 %.1f ms, %.1f %% 200", s.name, rate, ms(m.Latencies.P99), 100*m.Success)
+			m := measure(s, rate, false)
 			if m.Latencies.P99 > openLoopP99Bound || m.Success < 1 {
 				done[s.name] = true
 				continue
@@ -234,10 +247,7 @@ func copyBoard(b *testing.B, prefix, database string) (string, string) {
 	b.Helper()
 	ctx := context.Background()
 	dsn := recreateDatabase(b, database, boardDatabase)
-	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{testenv.ElasticsearchURL(b)}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	es := esClient(b)
 	if err := deleteIndices(ctx, es, prefix+"*"); err != nil {
 		b.Fatal(err)
 	}
@@ -268,7 +278,7 @@ func copyBoard(b *testing.B, prefix, database string) (string, string) {
 // serveBinary runs bin's serve with the API role only over the database dsn and the
 // indices under prefix, in a process of its own, and returns its base URL once it is
 // ready; the process is killed when the benchmark ends.
-func serveBinary(b *testing.B, bin, dsn, prefix string) string {
+func serveBinary(b *testing.B, bin, dsn, prefix string) *servedBinary {
 	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -294,7 +304,7 @@ func serveBinary(b *testing.B, bin, dsn, prefix string) string {
 		if res, err := http.Get(base + "/readyz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return base
+				return &servedBinary{base: base, pid: cmd.Process.Pid}
 			}
 		}
 		if time.Now().After(deadline) {
@@ -302,6 +312,65 @@ func serveBinary(b *testing.B, bin, dsn, prefix string) string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// servedBinary is a process serving the API.
+type servedBinary struct {
+	base string
+	pid  int
+}
+
+// cpu is the CPU time the process has used so far, in milliseconds.
+func (s *servedBinary) cpu(b *testing.B) float64 {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command's closing parenthesis; utime and stime are the 12th
+	// and 13th of them, in clock ticks (100 a second on Linux).
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	var user, system float64
+	if _, err := fmt.Sscan(f[11]+" "+f[12], &user, &system); err != nil {
+		b.Fatalf("%s: %v", raw, err)
+	}
+	return (user + system) * 10
+}
+
+// esCPU is the CPU time Elasticsearch's process has used so far, in milliseconds.
+func esCPU(b *testing.B, es *elasticsearch.Client) float64 {
+	b.Helper()
+	res, err := es.Nodes.Stats(es.Nodes.Stats.WithMetric("process"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	var stats struct {
+		Nodes map[string]struct {
+			Process struct {
+				CPU struct {
+					TotalInMillis float64 `json:"total_in_millis"`
+				} `json:"cpu"`
+			} `json:"process"`
+		} `json:"nodes"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&stats); err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, n := range stats.Nodes {
+		total += n.Process.CPU.TotalInMillis
+	}
+	return total
+}
+
+func esClient(b *testing.B) *elasticsearch.Client {
+	b.Helper()
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{testenv.ElasticsearchURL(b)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return es
 }
 
 // writesDatabase holds the background write load's history; each measured binary's
