@@ -2,6 +2,8 @@ package readmodels
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +98,54 @@ func TestSearchBodyBoundsExpiryByTheNextMinute(t *testing.T) {
 	first, last := at("2026-11-28T12:00:00.001Z"), at("2026-11-28T12:00:59.999+00:00")
 	if first != "2026-11-28T12:01:00Z" || last != first {
 		t.Fatalf("expiry bounds %s and %s, want 2026-11-28T12:01:00Z for both", first, last)
+	}
+}
+
+// Elasticsearch sheds load with 429 (its search queue is full) or 503/504: the client asked
+// nothing wrong and the code is not broken, so the API answers 503 with Retry-After, never
+// 500; a missing index is unavailable too; any other error status is an error.
+func TestElasticsearchLoadSheddingIsUnavailable(t *testing.T) {
+	t.Parallel()
+	s := &Store{cfg: StoreConfig{SearchAlias: "jobs"}}
+	for code, want := range map[int]apperr.Code{429: apperr.Unavailable, 503: apperr.Unavailable, 504: apperr.Unavailable, 404: apperr.Unavailable} {
+		err := s.searchStatus(code, "x", []byte(`{"error":{"type":"es_rejected_execution_exception"}}`))
+		var e *apperr.Error
+		if apperr.CodeOf(err) != want || !errors.As(err, &e) || (code != 404 && e.RetryAfterSeconds == 0) {
+			t.Errorf("%d: %v, want %v with Retry-After", code, err, want)
+		}
+	}
+	if err := s.searchStatus(400, "400 Bad Request", []byte(`{}`)); err == nil || apperr.CodeOf(err) == apperr.Unavailable {
+		t.Errorf("400: %v, want an internal error", err)
+	}
+	if err := s.searchStatus(200, "200 OK", nil); err != nil {
+		t.Errorf("200: %v", err)
+	}
+}
+
+// Only a search ordered by relevance carries the clauses that only rank, and they match
+// words as typed: the must clause alone finds mistyped words.
+func TestSearchBodyRanksOnlyWhenOrderedByRelevance(t *testing.T) {
+	t.Parallel()
+	for sort, ranked := range map[string]bool{SortRelevance: true, SortNewest: false, SortSalary: false} {
+		b, _ := json.Marshal(searchBody(SearchParams{Q: "golang", Limit: 20, Sort: sort}, nil, time.Now(), time.Second))
+		var body struct {
+			Query struct {
+				Bool struct {
+					Must   []json.RawMessage `json:"must"`
+					Should []json.RawMessage `json:"should"`
+				} `json:"bool"`
+			} `json:"query"`
+		}
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatal(err)
+		}
+		if len(body.Query.Bool.Must) != 1 || (len(body.Query.Bool.Should) > 0) != ranked {
+			t.Errorf("sort %s: body %s", sort, b)
+		}
+		for _, c := range body.Query.Bool.Should {
+			if strings.Contains(string(c), "fuzziness") {
+				t.Errorf("sort %s: a ranking clause is fuzzy: %s", sort, c)
+			}
+		}
 	}
 }

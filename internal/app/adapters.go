@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -77,11 +78,23 @@ func (a *Adapters) build() error {
 	if a.store, err = eventstore.NewStore(a.pool, eventstore.StoreConfig{Registry: a.registry, Logger: a.log}); err != nil {
 		return err
 	}
-	if a.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: a.cfg.ElasticsearchAddresses()}); err != nil {
+	if a.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: a.cfg.ElasticsearchAddresses(), Transport: esTransport()}); err != nil {
 		return fmt.Errorf("elasticsearch: %w", err)
 	}
 	a.versions, err = projections.NewVersions(a.pool)
 	return err
+}
+
+// esTransport is the HTTP transport of the Elasticsearch client. net/http's default keeps
+// two idle connections per host, so concurrent searches beyond two opened a connection each
+// and closed it after; and it asks for gzip, so Elasticsearch compressed every answer
+// (about 17 KB for a page of search hits and its facets) and the client inflated it again,
+// CPU on both sides of a hop inside one network (docs/BENCHMARKS.md, "The search request").
+func esTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 256
+	t.DisableCompression = true
+	return t
 }
 
 // Close closes the pools; calling it again does nothing.
