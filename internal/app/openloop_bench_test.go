@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -133,16 +132,15 @@ func BenchmarkSearchOpenLoop(b *testing.B) {
 	}
 	under = append([]*served{{name: "new", server: serveBinary(b, buildBinary(b, ""), bd.dsn, boardIndexPrefix),
 		writes: writeLoad(b, rate, boardIndexPrefix+readmodels.DefaultSearchIndex)}}, under...)
-	es := esClient(b)
 	// measure attacks s at rate and logs, beside the latencies, the CPU time the binary and
 	// Elasticsearch spent per request: a cost that a busy machine's noise moves far less
 	// than a percentile of latency (Elasticsearch's includes the background writes').
 	measure := func(s *served, rate int, report bool) vegeta.Metrics {
 		s.writes.resume()
 		defer s.writes.pause()
-		app0, es0 := s.server.cpu(b), esCPU(b, es)
+		app0, es0 := s.server.cpu(b), testenv.ElasticsearchCPU(b, testenv.ElasticsearchURL(b))
 		m := attack(b, s.server.base, rate, d, searchQuery)
-		appMs, esMs := (s.server.cpu(b)-app0)/float64(m.Requests), (esCPU(b, es)-es0)/float64(m.Requests)
+		appMs, esMs := (s.server.cpu(b)-app0)/float64(m.Requests), (testenv.ElasticsearchCPU(b, testenv.ElasticsearchURL(b))-es0)/float64(m.Requests)
 		b.Logf("%s search at %d/s: p50 %.1f ms, p99 %.1f ms (%d requests, %.1f %% 200, status codes %v); CPU per request: binary %.2f ms, Elasticsearch %.2f ms",
 			s.name, rate, ms(m.Latencies.P50), ms(m.Latencies.P99), m.Requests, 100*m.Success, m.StatusCodes, appMs, esMs)
 		if report {
@@ -335,33 +333,6 @@ func (s *servedBinary) cpu(b *testing.B) float64 {
 		b.Fatalf("%s: %v", raw, err)
 	}
 	return (user + system) * 10
-}
-
-// esCPU is the CPU time Elasticsearch's process has used so far, in milliseconds.
-func esCPU(b *testing.B, es *elasticsearch.Client) float64 {
-	b.Helper()
-	res, err := es.Nodes.Stats(es.Nodes.Stats.WithMetric("process"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer res.Body.Close()
-	var stats struct {
-		Nodes map[string]struct {
-			Process struct {
-				CPU struct {
-					TotalInMillis float64 `json:"total_in_millis"`
-				} `json:"cpu"`
-			} `json:"process"`
-		} `json:"nodes"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&stats); err != nil {
-		b.Fatal(err)
-	}
-	var total float64
-	for _, n := range stats.Nodes {
-		total += n.Process.CPU.TotalInMillis
-	}
-	return total
 }
 
 func esClient(b *testing.B) *elasticsearch.Client {

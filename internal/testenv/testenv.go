@@ -8,8 +8,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -145,4 +147,33 @@ func RandomSuffix() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// ElasticsearchCPU is the CPU time the Elasticsearch node(s) at url have used so far, in
+// milliseconds (_nodes/stats/process): benchmarks report the engine's CPU per request, a
+// cost a busy machine moves far less than a latency percentile.
+func ElasticsearchCPU(tb testing.TB, url string) float64 {
+	tb.Helper()
+	res, err := http.Get(url + "/_nodes/stats/process")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	var stats struct {
+		Nodes map[string]struct {
+			Process struct {
+				CPU struct {
+					TotalInMillis float64 `json:"total_in_millis"`
+				} `json:"cpu"`
+			} `json:"process"`
+		} `json:"nodes"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&stats); err != nil || res.StatusCode != http.StatusOK {
+		tb.Fatalf("node stats of %s: %s: %v", url, res.Status, err)
+	}
+	var total float64
+	for _, n := range stats.Nodes {
+		total += n.Process.CPU.TotalInMillis
+	}
+	return total
 }
