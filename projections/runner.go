@@ -198,7 +198,16 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	}
 	r.subscribers = append(r.subscribers, sub)
 
-	b := newBatcher(p.Apply, r.cfg.BatchMaxSize, r.cfg.ApplyTimeout, m.observeBatch(name))
+	logger := r.logger.With("projector", name)
+	observe := m.observeBatch(name)
+	// The debug log gives each write's size and duration in order, which the histograms
+	// do not: how batches grow and shrink while a backlog drains (docs/BENCHMARKS.md).
+	b := newBatcher(p.Apply, r.cfg.BatchMaxSize, r.cfg.ApplyTimeout, func(events []Event, took time.Duration, err error) {
+		observe(events, took, err)
+		if logger.Enabled(context.Background(), slog.LevelDebug) {
+			logger.Debug("batch applied", "events", len(events), "took", took, "err", err)
+		}
+	})
 	r.batchers = append(r.batchers, b)
 
 	var dlqPub message.Publisher = r.cfg.DeadLetterPublisher
@@ -212,7 +221,6 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 		return fmt.Errorf("projections: poison queue of %s: %w", name, err)
 	}
 	pos := &positions{}
-	logger := r.logger.With("projector", name)
 	in := intake{
 		outcomes: m.outcomes(name, pos),
 		poison:   poison,

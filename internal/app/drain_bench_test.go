@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -83,6 +84,7 @@ func BenchmarkBurstDrain(b *testing.B) {
 // projectors role, and each projector's live rate is the backlog divided by the time from
 // that start until GET /v1/admin/projections reports its lag 0 (the consumer group's join
 // included). Each projector is then rebuilt over the same events, as in BenchmarkBurstDrain.
+// JOBBOARD_BENCH_CPUPROFILE=<file> profiles the process during the drain only.
 //
 //	go test -run '^$' -bench BacklogDrain -benchtime 1x -timeout 60m ./internal/app/
 func BenchmarkBacklogDrain(b *testing.B) {
@@ -124,6 +126,7 @@ func BenchmarkBacklogDrain(b *testing.B) {
 	pcfg := cfg
 	pcfg.Roles = []string{app.RoleProjectors}
 	b.ResetTimer()
+	stopProfile := profileDrain(b)
 	began = time.Now()
 	start(b, pcfg)
 	drained := map[string]time.Duration{}
@@ -139,6 +142,7 @@ func BenchmarkBacklogDrain(b *testing.B) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	b.StopTimer()
+	stopProfile()
 	b.Logf("%d events appended in %s, relayed after %s; drained after the projectors' start: %v", events,
 		appended.Round(time.Millisecond), relayed.Round(time.Millisecond), drained)
 	for name, took := range drained {
@@ -148,6 +152,29 @@ func BenchmarkBacklogDrain(b *testing.B) {
 		b.ReportMetric(live, name+"-live-events/s")
 		b.ReportMetric(rebuild, name+"-rebuild-events/s")
 		b.ReportMetric(live/rebuild, name+"-live/rebuild")
+	}
+}
+
+// profileDrain writes a CPU profile of the drain alone (not the append, the relay or the
+// rebuilds, which -cpuprofile would include) to JOBBOARD_BENCH_CPUPROFILE, if set; the
+// returned func stops it.
+func profileDrain(b *testing.B) (stop func()) {
+	path := os.Getenv("JOBBOARD_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
 	}
 }
 
