@@ -45,10 +45,11 @@ import (
 // projector into the index searched, in batches every 100 ms, as the live projector writes
 // them; each binary gets the same events. JOBBOARD_BENCH_RATES (default "50,100,200") are the search rates measured, each for
 // JOBBOARD_BENCH_DURATION (default 30s); then the rate is raised by half from 50 until
-// p99 passes 100 ms or an answer is not 200, and the last rate before is the highest. JOBBOARD_BENCH_OLD names a
+// p99 passes 100 ms or an answer is not 200, and the interval between the last rate that held
+// and the first that failed is halved twice: the last rate that held is the highest. JOBBOARD_BENCH_OLD names a
 // commit (e.g. the one before issue 12): its binary is built in a temporary worktree and
 // served over its own copy of the board (database and index cloned), measured in the same
-// run after the current one, and the ratio of the highest rates is reported.
+// run, step by step beside the current one, and the ratio of the highest rates is reported.
 const openLoopP99Bound = 100 * time.Millisecond
 
 // attack sends GETs of the paths next draws to base at rate per second for d, open loop,
@@ -170,18 +171,34 @@ func BenchmarkSearchOpenLoop(b *testing.B) {
 			measure(s, rate, true)
 		}
 	}
-	highest, done := map[string]int{}, map[string]bool{}
-	for step, rate := 0, 50; rate <= 5000 && len(done) < len(under); step, rate = step+1, rate+rate/2 {
+	// The highest rate: up by half from 50 until p99 passes the bound or an answer is not
+	// 200, then halving the interval between the last rate that held and the first that
+	// failed, twice, so the answer is within an eighth of the step rather than a half.
+	holds := func(m vegeta.Metrics) bool { return m.Latencies.P99 <= openLoopP99Bound && m.Success == 1 }
+	highest, failed := map[string]int{}, map[string]int{}
+	for step, rate := 0, 50; rate <= 5000 && len(failed) < len(under); step, rate = step+1, rate+rate/2 {
 		for _, s := range order(step) {
-			if done[s.name] {
+			if failed[s.name] > 0 {
 				continue
 			}
-			m := measure(s, rate, false)
-			if m.Latencies.P99 > openLoopP99Bound || m.Success < 1 {
-				done[s.name] = true
+			if holds(measure(s, rate, false)) {
+				highest[s.name] = rate
+			} else {
+				failed[s.name] = rate
+			}
+		}
+	}
+	for step := range 2 {
+		for _, s := range order(step) {
+			if failed[s.name] == 0 || failed[s.name]-highest[s.name] < 2 {
 				continue
 			}
-			highest[s.name] = rate
+			rate := (highest[s.name] + failed[s.name]) / 2
+			if holds(measure(s, rate, false)) {
+				highest[s.name] = rate
+			} else {
+				failed[s.name] = rate
+			}
 		}
 	}
 	for _, s := range under {
