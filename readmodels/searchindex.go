@@ -112,8 +112,10 @@ func (s Salary) Yearly() SalaryRange {
 // live projector's bulk requests wait for it (refresh=wait_for) instead of forcing a
 // refresh each, so it bounds both the delay from write to searchable and how often
 // Elasticsearch's caches are invalidated under writes. Set explicitly, it also keeps an
-// index without searches refreshing (no search-idle pause for the waiting writes).
-const SearchRefreshInterval = "200ms"
+// index without searches refreshing (no search-idle pause for the waiting writes). 100 ms
+// keeps a write searchable within a second at the 99th percentile under a steady write load;
+// 200 ms did not always, and cost searches under writes 18 % less CPU (docs/BENCHMARKS.md).
+const SearchRefreshInterval = "100ms"
 
 // searchIndexBody is the explicit mapping of the job search index. The distribution we run
 // has only core analysis (no analysis-common): text fields use the standard analyzer and
@@ -126,7 +128,7 @@ const searchIndexBody = `{
   "settings": {
     "number_of_shards": 1,
     "number_of_replicas": 0,
-    "index": {"max_result_window": 10000, "refresh_interval": "200ms"}
+    "index": {"max_result_window": 10000, "refresh_interval": "100ms"}
   },
   "mappings": {
     "dynamic": "strict",
