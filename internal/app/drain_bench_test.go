@@ -66,27 +66,7 @@ func BenchmarkBurstDrain(b *testing.B) {
 	b.Logf("%d events appended in %s; drained: %v", events, appended.Round(time.Millisecond), drained)
 	b.ReportMetric(float64(events)/appended.Seconds(), "append-events/s")
 
-	for name, took := range drained {
-		live := float64(events) / took.Seconds()
-		rebuild := rebuildRate(c, name)
-		b.Logf("%s: live %.0f events/s (lag 0 after %s), rebuild %.0f events/s", name, live, took.Round(time.Millisecond), rebuild)
-		b.ReportMetric(live, name+"-live-events/s")
-		b.ReportMetric(rebuild, name+"-rebuild-events/s")
-		b.ReportMetric(live/rebuild, name+"-live/rebuild")
-	}
-	// The live projectors drained at once, sharing the cores, while each rebuild above had
-	// them alone; rebuilt at once too, the three compare like with like: the live path's
-	// cost per event against the rebuild's, under the same contention.
-	ids := map[string]string{}
-	for name := range drained {
-		ids[name] = c.must(c.do("POST", "/v1/admin/projections/"+name+"/rebuild", operatorToken, nil), 202).str("rebuild_id")
-	}
-	for name, took := range drained {
-		live, together := float64(events)/took.Seconds(), awaitRebuild(c, name, ids[name])
-		b.Logf("%s: live %.0f events/s, rebuild beside the others %.0f events/s", name, live, together)
-		b.ReportMetric(together, name+"-rebuild-together-events/s")
-		b.ReportMetric(live/together, name+"-live/rebuild-together")
-	}
+	compareWithRebuilds(b, c, events, drained)
 }
 
 // BenchmarkBacklogDrain measures what BenchmarkBurstDrain cannot on a machine where the
@@ -158,6 +138,15 @@ func BenchmarkBacklogDrain(b *testing.B) {
 	stopProfile()
 	b.Logf("%d events appended in %s, relayed after %s; drained after the projectors' start: %v", events,
 		appended.Round(time.Millisecond), relayed.Round(time.Millisecond), drained)
+	compareWithRebuilds(b, c, events, drained)
+}
+
+// compareWithRebuilds reports each projector's live rate (events over the time it took to
+// drain them) beside the rate of a rebuild of the same events, each rebuild alone; then, as
+// the live projectors drained at once, sharing the cores, beside rebuilds of all of them at
+// once: like with like, the live path's cost per event against the rebuild's under the same
+// contention.
+func compareWithRebuilds(b *testing.B, c client, events int, drained map[string]time.Duration) {
 	for name, took := range drained {
 		live := float64(events) / took.Seconds()
 		rebuild := rebuildRate(c, name)
@@ -166,9 +155,6 @@ func BenchmarkBacklogDrain(b *testing.B) {
 		b.ReportMetric(rebuild, name+"-rebuild-events/s")
 		b.ReportMetric(live/rebuild, name+"-live/rebuild")
 	}
-	// The live projectors drained at once, sharing the cores, while each rebuild above had
-	// them alone; rebuilt at once too, the three compare like with like: the live path's
-	// cost per event against the rebuild's, under the same contention.
 	ids := map[string]string{}
 	for name := range drained {
 		ids[name] = c.must(c.do("POST", "/v1/admin/projections/"+name+"/rebuild", operatorToken, nil), 202).str("rebuild_id")
