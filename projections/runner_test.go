@@ -502,7 +502,11 @@ func TestRunnerClosedWhileSubscribingStopsAtOnce(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	if took := time.Since(began); took > 10*time.Second {
+	// Without the cancel, Close waited out Watermill's CloseTimeout (30 s). With it, what
+	// may remain is a consumer-group join already sent: kafka-go finishes it before leaving
+	// the group, and the broker answers a join within the RebalanceTimeout (bus default
+	// 10 s); a fresh-clone run on a busy machine saw 10.03 s.
+	if took := time.Since(began); took > 20*time.Second {
 		t.Fatalf("close took %s", took)
 	}
 	if err := <-done; err != nil {
