@@ -280,7 +280,7 @@ func parseApplicationStatus(s string) error {
 // consistencyToken signs the token of a command that left its stream at a version: the
 // stream type goes in, so a query whose projection never consumes it does not wait.
 func (s *Server) consistencyToken(r commands.Result) string {
-	return s.tokens.Token(consistency.Position{StreamID: r.ID, StreamType: r.StreamType, Version: r.Version})
+	return s.tokens.Token(application.Written(r))
 }
 
 // consistencyPositions reads and verifies every X-Consistency-Token (repeated headers,

@@ -258,3 +258,9 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// Written is the position a command's result left its stream at: what a consistency token
+// of that write names, for the front doors to sign.
+func Written(r commands.Result) consistency.Position {
+	return consistency.Position{StreamID: r.ID, StreamType: r.StreamType, Version: r.Version}
+}

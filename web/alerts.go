@@ -10,7 +10,6 @@ import (
 	"github.com/jobboard/jobboard/application"
 	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/domain"
-	"github.com/jobboard/jobboard/internal/consistency"
 	"github.com/jobboard/jobboard/readmodels"
 )
 
@@ -49,7 +48,7 @@ func (s *Server) handleCreateAlert(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/me/alerts", "alertcreated", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
+	s.afterWrite(w, r, "/me/alerts", "alertcreated", application.Written(res))
 }
 
 type alertView struct {
@@ -135,5 +134,5 @@ func (s *Server) handleDeleteAlert(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/me/alerts", "alertdeleted", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
+	s.afterWrite(w, r, "/me/alerts", "alertdeleted", application.Written(res))
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/jobboard/jobboard/application"
 	"github.com/jobboard/jobboard/commands"
-	"github.com/jobboard/jobboard/internal/consistency"
 	"github.com/jobboard/jobboard/readmodels"
 )
 
@@ -39,7 +38,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/me/applications", "applied", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
+	s.afterWrite(w, r, "/me/applications", "applied", application.Written(res))
 }
 
 type myApplicationsView struct {
@@ -86,7 +85,7 @@ func (s *Server) handleWithdraw(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/me/applications", "withdrawn", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
+	s.afterWrite(w, r, "/me/applications", "withdrawn", application.Written(res))
 }
 
 // sealListCursor signs a list's next-page position for its owner; openListCursor reads the

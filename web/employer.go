@@ -13,7 +13,6 @@ import (
 	"github.com/jobboard/jobboard/commands"
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/internal/apperr"
-	"github.com/jobboard/jobboard/internal/consistency"
 	"github.com/jobboard/jobboard/readmodels"
 )
 
@@ -198,7 +197,7 @@ func (s *Server) handlePostJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/employer/jobs/"+res.ID, "posted", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
+	s.afterWrite(w, r, "/employer/jobs/"+res.ID, "posted", application.Written(res))
 }
 
 // ownJob reads the employer's own job named by the route (after the request's writes);
@@ -270,7 +269,7 @@ func (s *Server) handleEditJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/employer/jobs/"+id, "updated", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
+	s.afterWrite(w, r, "/employer/jobs/"+id, "updated", application.Written(res))
 }
 
 func (s *Server) handleCloseJob(w http.ResponseWriter, r *http.Request) {
@@ -288,7 +287,7 @@ func (s *Server) handleCloseJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/employer/jobs/"+id, "closed", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
+	s.afterWrite(w, r, "/employer/jobs/"+id, "closed", application.Written(res))
 }
 
 type employerJobView struct {
@@ -468,5 +467,5 @@ func (s *Server) handleMoveApplicant(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.afterWrite(w, r, "/employer/jobs/"+jobID+"/applicants", "moved", consistency.Position{StreamID: res.ID, StreamType: res.StreamType, Version: res.Version})
+	s.afterWrite(w, r, "/employer/jobs/"+jobID+"/applicants", "moved", application.Written(res))
 }

@@ -123,15 +123,16 @@ func BenchmarkSearchOpenLoop(b *testing.B) {
 		writes *backgroundWrites
 	}
 	rate := seedWrites(b, rates, d)
+	cfg := stackConfig(b) // the engines' addresses and the secrets both binaries serve with
 	var under []*served
 	if old := os.Getenv("JOBBOARD_BENCH_OLD"); old != "" {
 		// The copy is taken before the current binary opens the board: a database with
 		// sessions cannot be a template.
 		dsn, prefix := copyBoard(b, "bench-old-queries-", boardDatabase+"_old")
-		under = append(under, &served{name: "old", server: serveBinary(b, buildBinary(b, old), dsn, prefix),
+		under = append(under, &served{name: "old", server: serveBinary(b, cfg, buildBinary(b, old), dsn, prefix),
 			writes: writeLoad(b, rate, prefix+readmodels.DefaultSearchIndex)})
 	}
-	under = append([]*served{{name: "new", server: serveBinary(b, buildBinary(b, ""), bd.dsn, boardIndexPrefix),
+	under = append([]*served{{name: "new", server: serveBinary(b, cfg, buildBinary(b, ""), bd.dsn, boardIndexPrefix),
 		writes: writeLoad(b, rate, boardIndexPrefix+readmodels.DefaultSearchIndex)}}, under...)
 	// measure attacks s at rate and logs, beside the latencies, the CPU time the binary and
 	// Elasticsearch spent per request: a cost that a busy machine's noise moves far less
@@ -290,10 +291,10 @@ func copyBoard(b *testing.B, prefix, database string) (string, string) {
 	return dsn, prefix
 }
 
-// serveBinary runs bin's serve with the API role only over the database dsn and the
-// indices under prefix, in a process of its own, and returns its base URL once it is
-// ready; the process is killed when the benchmark ends.
-func serveBinary(b *testing.B, bin, dsn, prefix string) *servedBinary {
+// serveBinary runs bin's serve with the API role only, the engines and secrets of cfg,
+// over the database dsn and the indices under prefix, in a process of its own, and returns
+// it once it is ready; the process is killed when the benchmark ends.
+func serveBinary(b *testing.B, cfg app.Config, bin, dsn, prefix string) *servedBinary {
 	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -301,7 +302,6 @@ func serveBinary(b *testing.B, bin, dsn, prefix string) *servedBinary {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cfg := stackConfig(b)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+dsn, "ELASTICSEARCH_URL="+cfg.ElasticsearchURL, "ELASTICSEARCH_INDEX_PREFIX="+prefix,
