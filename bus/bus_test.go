@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -626,5 +627,113 @@ func TestNewPublisherAndSubscriberRefuseBadInput(t *testing.T) {
 	_, err = bus.NewSubscriber(bus.SubscriberConfig{Brokers: []string{"x:9092"}, MaxInFlight: -1}, testLogger())
 	if err == nil || !strings.Contains(err.Error(), "max in flight must not be negative") {
 		t.Errorf("subscriber config error for a negative MaxInFlight = %v", err)
+	}
+}
+
+// TestSubscriberSkip checks SubscriberConfig.Skip with one message in flight per partition
+// and with a window: skipped records are never delivered, the others arrive in order (a
+// nacked one again before its successors), and the offset committed passes the skipped
+// records, a trailing one included, but never an unacked message.
+func TestSubscriberSkip(t *testing.T) {
+	t.Parallel()
+	brokers := testenv.KafkaBrokers(t)
+	for _, window := range []int{1, 8} {
+		t.Run(fmt.Sprintf("window %d", window), func(t *testing.T) {
+			t.Parallel()
+			topic := "bus-test-skip-" + testenv.RandomSuffix()
+			group := "bus-test-skip-" + testenv.RandomSuffix()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if err := bus.EnsureTopics(ctx, brokers, bus.TopicSpec{Name: topic, Partitions: 1, ReplicationFactor: 1}); err != nil {
+				t.Fatal(err)
+			}
+			pub := newTestPublisher(t, brokers)
+			publish := func(from, to int) {
+				t.Helper()
+				var msgs []*message.Message
+				for v := from; v <= to; v++ {
+					msg := message.NewMessage(watermill.NewUUID(), []byte("x"))
+					msg.Metadata.Set(bus.MetadataStreamID, "stream")
+					msg.Metadata.Set(bus.MetadataStreamVersion, strconv.Itoa(v))
+					msgs = append(msgs, msg)
+				}
+				if err := pub.Publish(topic, msgs...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			version := func(msg *message.Message) int {
+				v, _ := strconv.Atoi(msg.Metadata.Get(bus.MetadataStreamVersion))
+				return v
+			}
+			// Odd versions up to 31 are skipped: the last record published is one.
+			publish(1, 31)
+			var asked sync.Map
+			sub, err := bus.NewSubscriber(bus.SubscriberConfig{
+				Brokers: brokers, ConsumerGroup: group, NackResendSleep: 20 * time.Millisecond,
+				MaxInFlightPerPartition: window,
+				Skip: func(h bus.Headers) bool {
+					v, err := strconv.Atoi(string(h.Get(bus.MetadataStreamVersion)))
+					asked.Store(v, true)
+					return err == nil && v%2 == 1
+				},
+			}, testLogger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, err := sub.Subscribe(ctx, topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every delivery, in order. With a window the messages after the nacked one
+			// that were already delivered come once more after it (a new run).
+			var got []int
+			nacked := false
+			for len(got) == 0 || got[len(got)-1] != 30 {
+				msg := receive(t, ch, 20*time.Second)
+				v := version(msg)
+				got = append(got, v)
+				if v == 10 && !nacked {
+					nacked = true
+					msg.Nack()
+					continue
+				}
+				msg.Ack()
+			}
+			redelivered := slices.Index(got, 10) + 1
+			if redelivered == 0 || redelivered >= len(got) {
+				t.Fatalf("delivered %v: no redelivery after the nack of 10", got)
+			}
+			after := got[redelivered:]
+			if i := slices.Index(after, 10); i < 0 || !slices.IsSorted(after[i:]) {
+				t.Fatalf("delivered %v: after the nack, not 10 and then its successors in order", got)
+			}
+			distinct := slices.Compact(slices.Sorted(slices.Values(got)))
+			for i, v := range distinct {
+				if v != 2*(i+1) || len(distinct) != 15 {
+					t.Fatalf("delivered versions %v, want the even ones 2…30 (no skipped one)", got)
+				}
+			}
+			expectNothing(t, ch, time.Second)
+			if _, ok := asked.Load(31); !ok {
+				t.Fatal("Skip was not asked about the last record")
+			}
+			if err := sub.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			// A new member of the group without Skip starts after the trailing skipped
+			// record: the first message it gets is the next one published.
+			publish(32, 32)
+			again := newTestSubscriber(t, brokers, group)
+			ch2, err := again.Subscribe(ctx, topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := receive(t, ch2, 20*time.Second)
+			if v := version(msg); v != 32 {
+				t.Fatalf("after the skipped records the group resumed at version %d, want 32", v)
+			}
+			msg.Ack()
+		})
 	}
 }

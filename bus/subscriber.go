@@ -123,6 +123,27 @@ type SubscriberConfig struct {
 	// TopicMinInsyncReplicas is the min.insync.replicas of topics created on demand; 0
 	// keeps the broker's default. At most TopicReplicationFactor.
 	TopicMinInsyncReplicas int
+
+	// Skip, if set, is asked about every fetched record, from its headers, before the
+	// record becomes a message. A record it skips is never delivered: it counts as acked
+	// at once, in its turn (its offset is committed once every record before it is acked).
+	// It lets a consumer that already has a record's effect (a projector that read the
+	// event from the store) pass over a backlog without a message, a context and a
+	// handler per record. Called from every partition's goroutine at once.
+	Skip func(Headers) bool
+}
+
+// Headers are a record's Kafka headers (its metadata, see toKafka).
+type Headers []kafka.Header
+
+// Get returns the value of the first header named key, nil if there is none.
+func (h Headers) Get(key string) []byte {
+	for _, x := range h {
+		if x.Key == key {
+			return x.Value
+		}
+	}
+	return nil
 }
 
 func (c *SubscriberConfig) setDefaults() {
@@ -547,13 +568,17 @@ func (s *Subscriber) consumePartition(
 			}
 			continue
 		}
-		if !s.deliver(ctx, km, out, logger) {
+		if !s.skip(km) && !s.deliver(ctx, km, out, logger) {
 			return
 		}
 		if commit != nil {
 			commit(partition, km.Offset+1)
 		}
 	}
+}
+
+func (s *Subscriber) skip(km kafka.Message) bool {
+	return s.cfg.Skip != nil && s.cfg.Skip(Headers(km.Headers))
 }
 
 // deliver sends km until it is acked. It returns false when ctx ended first.
@@ -593,11 +618,23 @@ var runs atomic.Uint64
 
 // inFlight is a message of a partition delivered and not yet committed.
 type inFlight struct {
-	km     kafka.Message
-	acked  bool
-	gone   bool // its run ended; a late Ack or Nack is ignored
-	ctx    context.Context
-	cancel context.CancelFunc
+	km      kafka.Message
+	acked   bool
+	gone    bool // its run ended; a late Ack or Nack is ignored
+	skipped bool // passed over by SubscriberConfig.Skip: never delivered, holds no token
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// tokens counts the delivered messages of ms, each holding a token of Subscriber.inFlight.
+func tokens(ms []*inFlight) int {
+	n := 0
+	for _, m := range ms {
+		if !m.skipped {
+			n++
+		}
+	}
+	return n
 }
 
 // outcome is the Ack or Nack of an inFlight message.
@@ -660,7 +697,7 @@ func (s *Subscriber) consumeWindow(ctx context.Context, r *kafka.Reader, commit 
 		for _, m := range window {
 			m.cancel()
 		}
-		release(len(window))
+		release(tokens(window))
 		if nextM != nil {
 			nextM.cancel()
 		}
@@ -671,6 +708,17 @@ func (s *Subscriber) consumeWindow(ctx context.Context, r *kafka.Reader, commit 
 		fetcher.Wait()
 	}()
 	for {
+		// Records the consumer skips take their turn without a delivery: committed at once
+		// when nothing before them awaits its Ack, else acked in the window.
+		for next == nil && len(queue) > 0 && s.skip(queue[0]) {
+			km := queue[0]
+			queue = queue[1:]
+			if len(window) > 0 {
+				window = append(window, &inFlight{km: km, acked: true, skipped: true, cancel: func() {}})
+			} else if commit != nil {
+				commit(partition, km.Offset+1)
+			}
+		}
 		var send chan<- *message.Message
 		var fetch <-chan kafka.Message
 		var acquire chan<- struct{}
@@ -731,8 +779,8 @@ func (s *Subscriber) consumeWindow(ctx context.Context, r *kafka.Reader, commit 
 				}
 				if done > 0 {
 					last := window[done-1].km.Offset
+					release(tokens(window[:done]))
 					window = window[done:]
-					release(done)
 					if commit != nil {
 						commit(partition, last+1)
 					}
@@ -751,7 +799,7 @@ func (s *Subscriber) consumeWindow(ctx context.Context, r *kafka.Reader, commit 
 				next, nextM = nil, nil
 			}
 			queue = append(redo, queue...)
-			release(len(window))
+			release(tokens(window))
 			window = nil
 			run, seq = runs.Add(1), 0
 			resendAt = time.After(s.cfg.NackResendSleep)

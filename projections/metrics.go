@@ -166,6 +166,17 @@ func (o *outcomes) done(gp int64, err error) {
 	o.lag.Set(float64(max(0, seen-applied)))
 }
 
+// caughtUp records an event at global position gp that the catch-up read from the store
+// and applied.
+func (o *outcomes) caughtUp(gp int64) {
+	o.handled.Inc()
+	o.pos.see(gp)
+	seen, applied := o.pos.apply(gp)
+	o.lastSeen.Set(float64(seen))
+	o.lastApplied.Set(float64(applied))
+	o.lag.Set(float64(max(0, seen-applied)))
+}
+
 func (m *metrics) observeBatch(projector string) func(events []Event, took time.Duration, err error) {
 	size := m.batchSize.WithLabelValues(projector)
 	secs := m.batchSeconds.WithLabelValues(projector)

@@ -58,6 +58,11 @@ type RunnerConfig struct {
 	BatchMaxSize int
 	// ApplyTimeout bounds one write. Default 30 s.
 	ApplyTimeout time.Duration
+	// CatchUp, if its Store is set, makes Run apply each projector's backlog from the event
+	// store before the projector's Kafka subscription starts, and the subscription skip the
+	// records of what it applied. Only for projectors that record applied stream versions
+	// (applyFresh) in the live version's schema, and only with the bus subscriber.
+	CatchUp CatchUpConfig
 	// Metrics registers the runner's Prometheus collectors; nil registers nothing.
 	Metrics prometheus.Registerer
 	// Logger receives the runner's logs. Default slog.Default().
@@ -99,6 +104,9 @@ func (c *RunnerConfig) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.CatchUp.Window == 0 {
+		c.CatchUp.Window = 100000
+	}
 }
 
 // Validate reports every problem of the configuration.
@@ -122,6 +130,15 @@ func (c RunnerConfig) Validate() error {
 	if c.ApplyTimeout < 0 {
 		errs = append(errs, errors.New("apply timeout must not be negative"))
 	}
+	if c.CatchUp.Store != nil && c.CatchUp.Pool == nil {
+		errs = append(errs, errors.New("catch-up needs a pool"))
+	}
+	if c.CatchUp.Store != nil && c.NewSubscriber != nil {
+		errs = append(errs, errors.New("catch-up needs the bus subscriber (NewSubscriber is set)"))
+	}
+	if c.CatchUp.Window < 0 {
+		errs = append(errs, fmt.Errorf("catch-up window must not be negative, got %d", c.CatchUp.Window))
+	}
 	return errors.Join(errs...)
 }
 
@@ -134,6 +151,7 @@ type Runner struct {
 	router      *message.Router
 	subscribers []message.Subscriber
 	batchers    []*batcher
+	catchUps    []*catchUp
 	decoders    *decoders
 	logger      *slog.Logger
 
@@ -183,6 +201,10 @@ func NewRunner(cfg RunnerConfig, projectors ...Projector) (*Runner, error) {
 func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdapter) error {
 	name := p.Name()
 	group := r.cfg.ConsumerGroup(name)
+	var skips *caughtUp
+	if r.cfg.CatchUp.Store != nil {
+		skips = newCaughtUp()
+	}
 	var sub message.Subscriber
 	var err error
 	if r.cfg.NewSubscriber != nil {
@@ -191,6 +213,9 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 		sc := r.cfg.Subscriber
 		sc.Brokers = r.cfg.Brokers
 		sc.ConsumerGroup = group
+		if skips != nil {
+			sc.Skip = skips.skip
+		}
 		sub, err = bus.NewSubscriber(sc, wlog)
 	}
 	if err != nil {
@@ -221,8 +246,15 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 		return fmt.Errorf("projections: poison queue of %s: %w", name, err)
 	}
 	pos := &positions{}
+	out := m.outcomes(name, pos)
+	if skips != nil {
+		r.catchUps = append(r.catchUps, &catchUp{
+			cfg: r.cfg.CatchUp, projector: p, types: streamTypeSet(p), batchSize: r.cfg.BatchMaxSize,
+			observe: observe, outcomes: out, skips: skips, logger: logger,
+		})
+	}
 	in := intake{
-		outcomes: m.outcomes(name, pos),
+		outcomes: out,
 		poison:   poison,
 		batcher:  b,
 		retries: retryPolicy{
@@ -290,7 +322,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		defer wg.Done()
 		r.decoders.run(batchCtx, runtime.GOMAXPROCS(0))
 	}()
-	err := r.router.Run(ctx)
+	var err error
+	if r.catchUpAll(ctx) == nil {
+		err = r.router.Run(ctx)
+	}
 	// The router waited for its handlers; the batchers and decoders have nothing left to
 	// answer.
 	stopBatchers()
@@ -300,6 +335,21 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("projections: router: %w", err)
 	}
 	return nil
+}
+
+// catchUpAll runs the catch-up of every projector at once (see CatchUpConfig); it returns an
+// error only when ctx ended.
+func (r *Runner) catchUpAll(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, c := range r.catchUps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.run(ctx)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
 }
 
 // Running is closed once every handler subscribed.

@@ -151,8 +151,11 @@ func (m *Main) startProjectors(ctx context.Context) error {
 		// Consumer groups carry the prefix too: deployments (and test runs) sharing a cluster
 		// must not share groups. The projector names are permanent: renaming one replays all.
 		ConsumerGroup: func(projector string) string { return prefix + projector },
-		Metrics:       m.metrics,
-		Logger:        m.log,
+		// A backlog (after an outage, a deployment) is read from the store as a rebuild
+		// reads it, not event by event through Kafka (ADR 0006).
+		CatchUp: projections.CatchUpConfig{Store: m.store, Pool: m.pool},
+		Metrics: m.metrics,
+		Logger:  m.log,
 	}, projectors...)
 	if err != nil {
 		return err

@@ -1,0 +1,348 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/jobboard/jobboard/bus"
+	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/readmodels"
+)
+
+// CatchUpConfig lets a Runner read a projector's backlog straight from the event store, as a
+// rebuild does, before it consumes Kafka (ADR 0006). Delivering a backlog through Kafka costs
+// a fetch, a message, a handler goroutine and a decode per event and consumer group; reading
+// it from the store in batches costs what a rebuild costs, several times less.
+type CatchUpConfig struct {
+	// Store is the event store to read; nil turns the catch-up off.
+	Store *eventstore.Store
+	// Pool reads the projections' registry and applied versions.
+	Pool *pgxpool.Pool
+	// Window is how many of the store's newest events the first search for an unapplied
+	// event looks at; it grows (×8) while the whole window is behind. Default 100,000.
+	Window int64
+}
+
+// catchUp brings one live projector up to the store's head from the store, before its Kafka
+// subscription starts. It only ever applies a stream's events in order from the version its
+// projection applied: a stream whose next event is missing from what it read (an older event
+// not applied yet, before where it started) or cannot be decoded or applied is left, from
+// there on, to Kafka, which delivers it as before (retries, dead letters). Every event it
+// applied is recorded in skips, so the Kafka subscription passes over its records without
+// delivering them.
+type catchUp struct {
+	cfg       CatchUpConfig
+	projector Projector
+	types     map[string]bool
+	batchSize int
+	observe   func(events []Event, took time.Duration, err error)
+	outcomes  *outcomes
+	skips     *caughtUp
+	logger    *slog.Logger
+}
+
+// run catches up; it returns an error only when ctx ended. Any other failure ends the
+// catch-up early: Kafka delivers what is left.
+func (c *catchUp) run(ctx context.Context) error {
+	start := time.Now()
+	from, head, ok, err := c.start(ctx)
+	if err == nil && ok {
+		var n int
+		n, err = c.follow(ctx, from, head)
+		if n > 0 {
+			c.logger.Info("caught up from the event store", "events", n, "took", time.Since(start).Round(time.Millisecond),
+				"streams_left_to_kafka", c.skips.leftCount())
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		c.logger.Warn("catch-up from the event store stopped; Kafka delivers the rest", "err", err)
+	}
+	time.AfterFunc(skipFor, c.skips.forget)
+	return nil
+}
+
+// start finds where to read from: just before the oldest event of the projector's stream
+// types that its live version has not applied, among the newest Window events (widened while
+// the oldest one found is at the window's start). ok is false when none is behind.
+func (c *catchUp) start(ctx context.Context) (from eventstore.Position, head int64, ok bool, err error) {
+	t, err := readmodels.LiveTarget(ctx, c.cfg.Pool, c.projector.Name())
+	if err != nil {
+		return eventstore.Position{}, 0, false, err
+	}
+	if err := c.cfg.Pool.QueryRow(ctx, `SELECT coalesce(max(global_position), 0) FROM events`).Scan(&head); err != nil {
+		return eventstore.Position{}, 0, false, fmt.Errorf("head of the store: %w", err)
+	}
+	types := make([]string, 0, len(c.types))
+	for st := range c.types {
+		types = append(types, st)
+	}
+	for window := c.cfg.Window; ; window *= 8 {
+		low := max(0, head-window)
+		var p eventstore.Position
+		err := c.cfg.Pool.QueryRow(ctx, fmt.Sprintf(`SELECT e.transaction_id, e.global_position FROM events e
+			WHERE e.global_position > $1 AND e.stream_type = ANY($2)
+			  AND e.stream_version > coalesce((SELECT a.version FROM %s.applied_streams a WHERE a.stream_id = e.stream_id), 0)
+			ORDER BY e.global_position LIMIT 1`, t.Schema), low, types).Scan(&p.TransactionID, &p.GlobalPosition)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return eventstore.Position{}, 0, false, nil
+		}
+		if err != nil {
+			return eventstore.Position{}, 0, false, fmt.Errorf("oldest unapplied event: %w", err)
+		}
+		if low == 0 || p.GlobalPosition > low+window/100 {
+			// Read from just before it: the events of its transaction after it, and of
+			// later transactions. Events before it in commit order are either applied or
+			// left to Kafka (their streams' later events then miss a predecessor).
+			p.GlobalPosition--
+			return p, head, true, nil
+		}
+	}
+}
+
+// follow reads batches after from and applies them until it has read every event up to
+// global position head (the store's head when the catch-up started; what comes later, Kafka
+// delivers). The next batch is read while one is applied. Reads are commit-safe: events
+// committed but held back by an older transaction still in flight are waited for, up to
+// heldBackWait without progress, then left to Kafka. It returns how many events of the
+// projector's stream types it read.
+func (c *catchUp) follow(ctx context.Context, from eventstore.Position, head int64) (int, error) {
+	rp := &replay{store: c.cfg.Store, batchSize: c.batchSize}
+	var ahead prefetch
+	defer ahead.wait()
+	ahead.start(ctx, rp, from)
+	pos, total := from, 0
+	var stalled time.Time // since when reads came back empty while events were held back
+	for {
+		res := ahead.wait()
+		if res.err != nil {
+			return total, res.err
+		}
+		n := len(res.events)
+		if n > 0 {
+			pos, stalled = res.events[n-1].Position(), time.Time{}
+		}
+		if n == c.batchSize {
+			ahead.start(ctx, rp, pos)
+		}
+		applied, err := c.apply(ctx, res.events)
+		total += applied
+		if err != nil || n == c.batchSize {
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
+		var more bool
+		where, args := eventstore.AfterWhere(pos, eventstore.ReadFilter{})
+		args = append(args, head)
+		if err := c.cfg.Pool.QueryRow(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM events WHERE %s AND global_position <= $%d)`,
+			where, len(args)), args...).Scan(&more); err != nil {
+			return total, fmt.Errorf("events left to read: %w", err)
+		}
+		if !more {
+			return total, nil
+		}
+		if n == 0 {
+			if stalled.IsZero() {
+				stalled = time.Now()
+			} else if time.Since(stalled) > heldBackWait {
+				return total, fmt.Errorf("events held back by a transaction in flight for %s", heldBackWait)
+			}
+			select {
+			case <-ctx.Done():
+				return total, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		ahead.start(ctx, rp, pos)
+	}
+}
+
+// heldBackWait is how long a catch-up waits without progress for events an older
+// transaction in flight holds back before it leaves them to Kafka.
+const heldBackWait = 5 * time.Second
+
+// apply applies the events of one read that the catch-up may apply, and returns how many of
+// the projector's stream types the read held.
+func (c *catchUp) apply(ctx context.Context, read []eventstore.Event) (int, error) {
+	events := make([]eventstore.Event, 0, len(read))
+	for _, e := range read {
+		if c.types[e.StreamType] {
+			events = append(events, e)
+		}
+	}
+	if len(events) == 0 {
+		return 0, nil
+	}
+	t, err := readmodels.LiveTarget(ctx, c.cfg.Pool, c.projector.Name())
+	if err != nil {
+		return len(events), err
+	}
+	if err := c.checkOrder(ctx, t.Schema, events); err != nil {
+		return len(events), err
+	}
+	batch := make([]Event, 0, len(events))
+	for _, e := range events {
+		if c.skips.isLeft(e.StreamID) {
+			continue
+		}
+		ev, err := DecodeEvent(e)
+		if err != nil {
+			// Kafka's delivery retries it and dead-letters it, as for any event.
+			c.skips.leave(e.StreamID)
+			continue
+		}
+		batch = append(batch, ev)
+	}
+	if len(batch) == 0 {
+		return len(events), nil
+	}
+	began := time.Now()
+	err = c.projector.Apply(ctx, batch)
+	if c.observe != nil {
+		c.observe(batch, time.Since(began), err)
+	}
+	if err != nil {
+		return len(events), fmt.Errorf("apply %d events: %w", len(batch), err)
+	}
+	c.skips.record(batch)
+	for _, ev := range batch {
+		c.outcomes.caughtUp(ev.GlobalPosition)
+	}
+	return len(events), nil
+}
+
+// checkOrder leaves to Kafka every stream whose first event in events is not the one after
+// the version its projection applied: an older event of it is not applied yet. Applied
+// versions only grow (whoever else applies the stream meanwhile), so a stream that passes
+// stays in order.
+func (c *catchUp) checkOrder(ctx context.Context, schema string, events []eventstore.Event) error {
+	first := map[string]int64{}
+	ids := make([]string, 0, len(events))
+	for _, e := range events {
+		if _, ok := first[e.StreamID]; !ok && !c.skips.isLeft(e.StreamID) {
+			first[e.StreamID] = e.StreamVersion
+			ids = append(ids, e.StreamID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	applied := make(map[string]int64, len(ids))
+	rows, err := c.cfg.Pool.Query(ctx, fmt.Sprintf(`SELECT stream_id, version FROM %s.applied_streams WHERE stream_id = ANY($1)`, schema), ids)
+	if err != nil {
+		return fmt.Errorf("applied versions: %w", err)
+	}
+	for rows.Next() {
+		var (
+			id string
+			v  int64
+		)
+		if err := rows.Scan(&id, &v); err != nil {
+			rows.Close()
+			return fmt.Errorf("applied versions: %w", err)
+		}
+		applied[id] = v
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("applied versions: %w", err)
+	}
+	for _, id := range ids {
+		// The catch-up's own earlier batches count: a stream it applied up to v goes on
+		// from v+1 even if another writer's view lags.
+		if v := first[id]; v > max(applied[id], c.skips.version(id))+1 {
+			c.skips.leave(id)
+		}
+	}
+	return nil
+}
+
+// caughtUp is what a runner's catch-up applied, per stream: the Kafka subscription of its
+// projector skips the records of those events (bus.SubscriberConfig.Skip), and the streams
+// it left to Kafka. A record may be fetched again after a rebalance, so an entry stays after
+// its last record was skipped; the whole map is let go skipFor after the catch-up (forget),
+// when the subscriptions are long past it, and it records at most maxCaughtUpStreams
+// streams (the events of the others are delivered and found applied, as without it).
+type caughtUp struct {
+	mu       sync.Mutex
+	versions map[string]int64 // stream → newest version applied by the catch-up
+	left     map[string]bool
+}
+
+const (
+	maxCaughtUpStreams = 500000
+	skipFor            = 15 * time.Minute
+)
+
+func newCaughtUp() *caughtUp {
+	return &caughtUp{versions: map[string]int64{}, left: map[string]bool{}}
+}
+
+func (c *caughtUp) record(events []Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ev := range events {
+		if v, ok := c.versions[ev.StreamID]; ok || len(c.versions) < maxCaughtUpStreams {
+			c.versions[ev.StreamID] = max(v, ev.StreamVersion)
+		}
+	}
+}
+
+// forget lets the map go: the subscriptions deliver every record from now on.
+func (c *caughtUp) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.versions, c.left = map[string]int64{}, map[string]bool{}
+}
+
+func (c *caughtUp) version(stream string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.versions[stream]
+}
+
+func (c *caughtUp) leave(stream string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.left[stream] = true
+}
+
+func (c *caughtUp) isLeft(stream string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.left[stream]
+}
+
+func (c *caughtUp) leftCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.left)
+}
+
+// skip reports whether the record with headers h carries an event the catch-up applied.
+func (c *caughtUp) skip(h bus.Headers) bool {
+	id := h.Get(bus.MetadataStreamID)
+	if id == nil {
+		return false
+	}
+	c.mu.Lock()
+	caught, ok := c.versions[string(id)]
+	c.mu.Unlock()
+	if !ok {
+		return false
+	}
+	v, err := strconv.ParseInt(string(h.Get(bus.MetadataStreamVersion)), 10, 64)
+	return err == nil && v <= caught
+}
