@@ -400,6 +400,8 @@ type ReadFilter struct {
 	Types []string
 	// StreamType keeps only events of streams of this type.
 	StreamType string
+	// StreamTypes keeps only events of streams of any of these types.
+	StreamTypes []string
 	// StreamID keeps only the events of this stream.
 	StreamID string
 	// Since keeps only events recorded at or after this time.
@@ -458,6 +460,9 @@ func AfterWhere(after Position, filter ReadFilter) (string, []any) {
 	}
 	if filter.StreamType != "" {
 		b.WriteString(` AND stream_type = ` + arg(filter.StreamType))
+	}
+	if len(filter.StreamTypes) > 0 {
+		b.WriteString(` AND stream_type = ANY(` + arg(filter.StreamTypes) + `::text[])`)
 	}
 	if filter.StreamID != "" {
 		b.WriteString(` AND stream_id = ` + arg(filter.StreamID))

@@ -306,11 +306,13 @@ func TestReadAll(t *testing.T) {
 			f    eventstore.ReadFilter
 			want int
 		}{
-			"by type":        {eventstore.ReadFilter{Types: []string{"JobPosted", "CompanyRegistered"}}, 2},
-			"by stream type": {eventstore.ReadFilter{StreamType: "company"}, 1},
-			"by stream":      {eventstore.ReadFilter{StreamID: "job-1"}, 3},
-			"since":          {eventstore.ReadFilter{Since: mid}, 2},
-			"until":          {eventstore.ReadFilter{Until: mid}, 2},
+			"by type":                  {eventstore.ReadFilter{Types: []string{"JobPosted", "CompanyRegistered"}}, 2},
+			"by stream type":           {eventstore.ReadFilter{StreamType: "company"}, 1},
+			"by stream types":          {eventstore.ReadFilter{StreamTypes: []string{"company", "candidate"}}, 1},
+			"by stream types and type": {eventstore.ReadFilter{StreamTypes: []string{"company", "job"}, Types: []string{"JobClosed"}}, 1},
+			"by stream":                {eventstore.ReadFilter{StreamID: "job-1"}, 3},
+			"since":                    {eventstore.ReadFilter{Since: mid}, 2},
+			"until":                    {eventstore.ReadFilter{Until: mid}, 2},
 		} {
 			got, err := s.ReadAll(ctx, eventstore.Start, 100, tc.f)
 			if err != nil || len(got) != tc.want {

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,8 +44,10 @@ type CatchUpConfig struct {
 type catchUp struct {
 	cfg       CatchUpConfig
 	projector Projector
-	types     map[string]bool
+	typeList  []string // the projector's stream types, sorted
+	reads     *catchUpReads
 	batchSize int
+	timeout   time.Duration // of one write (RunnerConfig.ApplyTimeout)
 	observe   func(events []Event, took time.Duration, err error)
 	outcomes  *outcomes
 	skips     *caughtUp
@@ -83,17 +88,13 @@ func (c *catchUp) start(ctx context.Context) (from eventstore.Position, head int
 	if err := c.cfg.Pool.QueryRow(ctx, `SELECT coalesce(max(global_position), 0) FROM events`).Scan(&head); err != nil {
 		return eventstore.Position{}, 0, false, fmt.Errorf("head of the store: %w", err)
 	}
-	types := make([]string, 0, len(c.types))
-	for st := range c.types {
-		types = append(types, st)
-	}
 	for window := c.cfg.Window; ; window *= 8 {
 		low := max(0, head-window)
 		var p eventstore.Position
 		err := c.cfg.Pool.QueryRow(ctx, fmt.Sprintf(`SELECT e.transaction_id, e.global_position FROM events e
 			WHERE e.global_position > $1 AND e.stream_type = ANY($2)
 			  AND e.stream_version > coalesce((SELECT a.version FROM %s.applied_streams a WHERE a.stream_id = e.stream_id), 0)
-			ORDER BY e.global_position LIMIT 1`, t.Schema), low, types).Scan(&p.TransactionID, &p.GlobalPosition)
+			ORDER BY e.global_position LIMIT 1`, t.Schema), low, c.typeList).Scan(&p.TransactionID, &p.GlobalPosition)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return eventstore.Position{}, 0, false, nil
 		}
@@ -112,19 +113,28 @@ func (c *catchUp) start(ctx context.Context) (from eventstore.Position, head int
 
 // follow reads batches after from and applies them until it has read every event up to
 // global position head (the store's head when the catch-up started; what comes later, Kafka
-// delivers). The next batch is read while one is applied. Reads are commit-safe: events
-// committed but held back by an older transaction still in flight are waited for, up to
-// heldBackWait without progress, then left to Kafka. It returns how many events of the
-// projector's stream types it read.
+// delivers). The next batch is read (and decoded) while one is applied. Reads are
+// commit-safe: events committed but held back by an older transaction still in flight are
+// waited for, up to heldBackWait without progress, then left to Kafka. It returns how many
+// events of the projector's stream types it read.
 func (c *catchUp) follow(ctx context.Context, from eventstore.Position, head int64) (int, error) {
-	rp := &replay{store: c.cfg.Store, batchSize: c.batchSize}
-	var ahead prefetch
-	defer ahead.wait()
-	ahead.start(ctx, rp, from)
+	ahead := make(chan *sharedRead, 1)
+	readAfter := func(pos eventstore.Position) {
+		go func() { ahead <- c.reads.read(ctx, c.typeList, pos, c.batchSize) }()
+	}
+	pending := true
+	defer func() {
+		if pending {
+			<-ahead // the reader goroutine ends with its read
+		}
+	}()
+	readAfter(from)
 	pos, total := from, 0
 	var stalled time.Time // since when reads came back empty while events were held back
 	for {
-		res := ahead.wait()
+		waited := time.Now()
+		res := <-ahead
+		pending = false
 		if res.err != nil {
 			return total, res.err
 		}
@@ -133,18 +143,18 @@ func (c *catchUp) follow(ctx context.Context, from eventstore.Position, head int
 			pos, stalled = res.events[n-1].Position(), time.Time{}
 		}
 		if n == c.batchSize {
-			ahead.start(ctx, rp, pos)
+			readAfter(pos)
+			pending = true
 		}
-		applied, err := c.apply(ctx, res.events)
-		total += applied
-		if err != nil || n == c.batchSize {
-			if err != nil {
-				return total, err
-			}
+		if err := c.apply(ctx, res, time.Since(waited)); err != nil {
+			return total, err
+		}
+		total += n
+		if n == c.batchSize {
 			continue
 		}
 		var more bool
-		where, args := eventstore.AfterWhere(pos, eventstore.ReadFilter{})
+		where, args := eventstore.AfterWhere(pos, eventstore.ReadFilter{StreamTypes: c.typeList})
 		args = append(args, head)
 		if err := c.cfg.Pool.QueryRow(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM events WHERE %s AND global_position <= $%d)`,
 			where, len(args)), args...).Scan(&more); err != nil {
@@ -165,7 +175,8 @@ func (c *catchUp) follow(ctx context.Context, from eventstore.Position, head int
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
-		ahead.start(ctx, rp, pos)
+		readAfter(pos)
+		pending = true
 	}
 }
 
@@ -173,54 +184,144 @@ func (c *catchUp) follow(ctx context.Context, from eventstore.Position, head int
 // transaction in flight holds back before it leaves them to Kafka.
 const heldBackWait = 5 * time.Second
 
-// apply applies the events of one read that the catch-up may apply, and returns how many of
-// the projector's stream types the read held.
-func (c *catchUp) apply(ctx context.Context, read []eventstore.Event) (int, error) {
-	events := make([]eventstore.Event, 0, len(read))
-	for _, e := range read {
-		if c.types[e.StreamType] {
-			events = append(events, e)
-		}
-	}
-	if len(events) == 0 {
-		return 0, nil
+// apply applies the events of one read that the catch-up may apply; waited is how long the
+// read was waited for (logged).
+func (c *catchUp) apply(ctx context.Context, read *sharedRead, waited time.Duration) error {
+	if len(read.events) == 0 {
+		return nil
 	}
 	t, err := readmodels.LiveTarget(ctx, c.cfg.Pool, c.projector.Name())
 	if err != nil {
-		return len(events), err
+		return err
 	}
-	if err := c.checkOrder(ctx, t.Schema, events); err != nil {
-		return len(events), err
+	if err := c.checkOrder(ctx, t.Schema, read.events); err != nil {
+		return err
 	}
-	batch := make([]Event, 0, len(events))
-	for _, e := range events {
+	batch := make([]Event, 0, len(read.events))
+	for i, e := range read.events {
 		if c.skips.isLeft(e.StreamID) {
 			continue
 		}
-		ev, err := DecodeEvent(e)
-		if err != nil {
+		if read.undecodable[i] {
 			// Kafka's delivery retries it and dead-letters it, as for any event.
 			c.skips.leave(e.StreamID)
 			continue
 		}
-		batch = append(batch, ev)
+		batch = append(batch, read.decoded[i])
 	}
 	if len(batch) == 0 {
-		return len(events), nil
+		return nil
 	}
 	began := time.Now()
-	err = c.projector.Apply(ctx, batch)
+	applyCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	err = c.projector.Apply(applyCtx, batch)
+	cancel()
+	took := time.Since(began)
 	if c.observe != nil {
-		c.observe(batch, time.Since(began), err)
+		c.observe(batch, took, err)
 	}
+	c.logger.Debug("catch-up batch applied", "events", len(batch), "read_waited", waited, "took", took, "err", err)
 	if err != nil {
-		return len(events), fmt.Errorf("apply %d events: %w", len(batch), err)
+		return fmt.Errorf("apply %d events: %w", len(batch), err)
 	}
 	c.skips.record(batch)
-	for _, ev := range batch {
-		c.outcomes.caughtUp(ev.GlobalPosition)
+	c.outcomes.caughtUp(batch)
+	return nil
+}
+
+// catchUpReads reads and decodes the store for the catch-ups of a runner. The catch-ups of
+// projectors that consume the same stream types read the same batches when they start at the
+// same place (every projector after an outage or a deployment of the whole service): the
+// first to ask for a batch reads and decodes it, the others take it. At most maxSharedReads
+// batches wait for their other readers; a catch-up that finds its batch gone reads it itself.
+type catchUpReads struct {
+	store *eventstore.Store
+	mu    sync.Mutex
+	users map[string]int // stream types → catch-ups reading them
+	reads map[readKey]*sharedRead
+	order []readKey // waiting batches, oldest first
+}
+
+const maxSharedReads = 4
+
+type readKey struct {
+	types string
+	after eventstore.Position
+	limit int
+}
+
+// sharedRead is one batch read: the events, and each decoded (decoded[i] is events[i]'s,
+// unless undecodable[i]). Its readers must not change them.
+type sharedRead struct {
+	done        chan struct{}
+	events      []eventstore.Event
+	decoded     []Event
+	undecodable []bool
+	err         error
+	left        int // readers still to take it
+}
+
+func newCatchUpReads(store *eventstore.Store) *catchUpReads {
+	return &catchUpReads{store: store, users: map[string]int{}, reads: map[readKey]*sharedRead{}}
+}
+
+// join counts one more catch-up reading types (sorted).
+func (r *catchUpReads) join(types []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.users[strings.Join(types, ",")]++
+}
+
+// read returns the batch of at most limit events of types after after.
+func (r *catchUpReads) read(ctx context.Context, types []string, after eventstore.Position, limit int) *sharedRead {
+	key := readKey{types: strings.Join(types, ","), after: after, limit: limit}
+	r.mu.Lock()
+	if s, ok := r.reads[key]; ok {
+		if s.left--; s.left == 0 {
+			r.forget(key)
+		}
+		r.mu.Unlock()
+		<-s.done
+		return s
 	}
-	return len(events), nil
+	s := &sharedRead{done: make(chan struct{}), left: r.users[key.types] - 1}
+	if s.left > 0 {
+		r.reads[key] = s
+		r.order = append(r.order, key)
+		if len(r.order) > maxSharedReads {
+			r.forget(r.order[0])
+		}
+	}
+	r.mu.Unlock()
+	defer close(s.done)
+	s.events, s.err = r.store.ReadAll(ctx, after, limit, eventstore.ReadFilter{StreamTypes: types})
+	if s.err != nil {
+		return s
+	}
+	s.decoded = make([]Event, len(s.events))
+	s.undecodable = make([]bool, len(s.events))
+	// Decoding is most of a read's CPU, and every catch-up waits for the first batch.
+	var wg sync.WaitGroup
+	parts := runtime.GOMAXPROCS(0)
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := p * len(s.events) / parts; i < (p+1)*len(s.events)/parts; i++ {
+				ev, err := DecodeEvent(s.events[i])
+				s.decoded[i], s.undecodable[i] = ev, err != nil
+			}
+		}()
+	}
+	wg.Wait()
+	return s
+}
+
+func (r *catchUpReads) forget(key readKey) {
+	delete(r.reads, key)
+	if i := slices.Index(r.order, key); i >= 0 {
+		r.order = slices.Delete(r.order, i, i+1)
+	}
 }
 
 // checkOrder leaves to Kafka every stream whose first event in events is not the one after

@@ -3,6 +3,8 @@ package projections
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,9 +63,12 @@ func TestCatchUpLeavesAStreamMissingAnEventToKafka(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	types := slices.Sorted(maps.Keys(streamTypeSet(p)))
+	reads := newCatchUpReads(store)
+	reads.join(types)
 	c := &catchUp{
-		cfg: CatchUpConfig{Store: store, Pool: pool, Window: 100000}, projector: p, types: streamTypeSet(p),
-		batchSize: 2, outcomes: m.outcomes(p.Name(), &positions{}), skips: newCaughtUp(), logger: slog.New(slog.DiscardHandler),
+		cfg: CatchUpConfig{Store: store, Pool: pool, Window: 100000}, projector: p, typeList: types, reads: reads,
+		batchSize: 2, timeout: 10 * time.Second, outcomes: m.outcomes(p.Name(), &positions{}), skips: newCaughtUp(), logger: slog.New(slog.DiscardHandler),
 	}
 	// As if the catch-up had started after the JobPosted event (not applied).
 	if _, err := c.follow(ctx, afterPosted, head); err != nil {
@@ -107,5 +112,56 @@ func TestCatchUpLeavesAStreamMissingAnEventToKafka(t *testing.T) {
 	c.skips.forget()
 	if c.skips.skip(header(initech, "1")) {
 		t.Fatal("Kafka skips after the catch-up's records were let go")
+	}
+}
+
+// Two catch-ups of the same stream types reading from the same place share one read and its
+// decoding; a third reader of that batch (there are only two) reads it again.
+func TestCatchUpReadsAreShared(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, testenv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store, err := eventstore.NewStore(pool, eventstore.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := projectionstest.NewHistory(time.Now().Add(-time.Hour))
+	b := projectionstest.Board{H: h, Now: time.Now()}
+	b.Company(t, "Acme")
+	b.Candidate(t, "Ann")
+	if err := projectionstest.CopyToStore(ctx, pool, h, 10); err != nil {
+		t.Fatal(err)
+	}
+	types := []string{"candidate", "company"}
+	var reads *catchUpReads
+	var first, second, third *sharedRead
+	// Reads are commit-safe: other tests' transactions in flight may hold the events back.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		reads = newCatchUpReads(store)
+		reads.join(types)
+		reads.join(types)
+		first = reads.read(ctx, types, eventstore.Start, 10)
+		second = reads.read(ctx, types, eventstore.Start, 10)
+		third = reads.read(ctx, types, eventstore.Start, 10)
+		if len(first.events) == 2 && len(third.events) == 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if first.err != nil || len(first.events) != 2 || len(first.decoded) != 2 || first.decoded[0].Payload == nil {
+		t.Fatalf("read %d events, %d decoded (err %v)", len(first.events), len(first.decoded), first.err)
+	}
+	if second != first {
+		t.Fatal("the second catch-up read the batch again")
+	}
+	if third == first || len(third.events) != 2 {
+		t.Fatal("a batch both catch-ups took was kept")
+	}
+	if onlyCompany := reads.read(ctx, []string{"company"}, eventstore.Start, 10); len(onlyCompany.events) != 1 {
+		t.Fatalf("read %d company events, want 1", len(onlyCompany.events))
 	}
 }

@@ -166,12 +166,15 @@ func (o *outcomes) done(gp int64, err error) {
 	o.lag.Set(float64(max(0, seen-applied)))
 }
 
-// caughtUp records an event at global position gp that the catch-up read from the store
-// and applied.
-func (o *outcomes) caughtUp(gp int64) {
-	o.handled.Inc()
-	o.pos.see(gp)
-	seen, applied := o.pos.apply(gp)
+// caughtUp records the events the catch-up read from the store and applied.
+func (o *outcomes) caughtUp(events []Event) {
+	var newest int64
+	for _, ev := range events {
+		newest = max(newest, ev.GlobalPosition)
+	}
+	o.handled.Add(float64(len(events)))
+	o.pos.see(newest)
+	seen, applied := o.pos.apply(newest)
 	o.lastSeen.Set(float64(seen))
 	o.lastApplied.Set(float64(applied))
 	o.lag.Set(float64(max(0, seen-applied)))

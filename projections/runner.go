@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -59,8 +61,9 @@ type RunnerConfig struct {
 	// ApplyTimeout bounds one write. Default 30 s.
 	ApplyTimeout time.Duration
 	// CatchUp, if its Store is set, makes Run apply each projector's backlog from the event
-	// store before the projector's Kafka subscription starts, and the subscription skip the
-	// records of what it applied. Only for projectors that record applied stream versions
+	// store (in batches of BatchMaxSize, at most eventstore.MaxReadLimit) before the
+	// projector's Kafka subscription starts, and the subscription skip the records of what it
+	// applied. Only for projectors that record applied stream versions
 	// (applyFresh) in the live version's schema, and only with the bus subscriber.
 	CatchUp CatchUpConfig
 	// Metrics registers the runner's Prometheus collectors; nil registers nothing.
@@ -107,6 +110,7 @@ func (c *RunnerConfig) setDefaults() {
 	if c.CatchUp.Window == 0 {
 		c.CatchUp.Window = 100000
 	}
+
 }
 
 // Validate reports every problem of the configuration.
@@ -147,13 +151,14 @@ func (c RunnerConfig) Validate() error {
 // shared by its handlers. Several Runners (processes) with the same projectors share the
 // partitions of the group.
 type Runner struct {
-	cfg         RunnerConfig
-	router      *message.Router
-	subscribers []message.Subscriber
-	batchers    []*batcher
-	catchUps    []*catchUp
-	decoders    *decoders
-	logger      *slog.Logger
+	cfg          RunnerConfig
+	router       *message.Router
+	subscribers  []message.Subscriber
+	batchers     []*batcher
+	catchUps     []*catchUp
+	catchUpReads *catchUpReads
+	decoders     *decoders
+	logger       *slog.Logger
 
 	mu      sync.Mutex
 	started bool
@@ -248,8 +253,13 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	pos := &positions{}
 	out := m.outcomes(name, pos)
 	if skips != nil {
+		if r.catchUpReads == nil {
+			r.catchUpReads = newCatchUpReads(r.cfg.CatchUp.Store)
+		}
+		types := slices.Sorted(maps.Keys(streamTypeSet(p)))
+		r.catchUpReads.join(types)
 		r.catchUps = append(r.catchUps, &catchUp{
-			cfg: r.cfg.CatchUp, projector: p, types: streamTypeSet(p), batchSize: r.cfg.BatchMaxSize,
+			cfg: r.cfg.CatchUp, projector: p, typeList: types, reads: r.catchUpReads, batchSize: min(r.cfg.BatchMaxSize, eventstore.MaxReadLimit), timeout: r.cfg.ApplyTimeout,
 			observe: observe, outcomes: out, skips: skips, logger: logger,
 		})
 	}

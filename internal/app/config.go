@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jobboard/jobboard/api"
+	"github.com/jobboard/jobboard/eventstore"
 	"github.com/jobboard/jobboard/readmodels"
 )
 
@@ -138,6 +139,9 @@ type Config struct {
 	PublicBaseURL string
 	// MailMaxAttempts: a message whose sending failed this often is dead (MAIL_MAX_ATTEMPTS).
 	MailMaxAttempts int
+	// ProjectorBatchSize is the most events one write of a projector applies
+	// (PROJECTOR_BATCH_SIZE); 0 is the runner's default (5000).
+	ProjectorBatchSize int
 	// MailWorkers are the concurrent SMTP connections of one notifier (MAIL_WORKERS).
 	MailWorkers int
 	// MailClaimLease is how long a notifier holds the messages it claimed before another
@@ -225,6 +229,9 @@ func (c Config) Validate() error {
 	}
 	if c.KafkaPartitions < 1 || c.KafkaPartitions > 1000 {
 		bad("KAFKA_PARTITIONS", "want 1 to 1000, got %d", c.KafkaPartitions)
+	}
+	if c.ProjectorBatchSize < 0 || c.ProjectorBatchSize > eventstore.MaxReadLimit {
+		bad("PROJECTOR_BATCH_SIZE", "want 1 to %d, got %d", eventstore.MaxReadLimit, c.ProjectorBatchSize)
 	}
 	if c.KafkaReplicationFactor < 0 || c.KafkaReplicationFactor > 16 {
 		bad("KAFKA_REPLICATION_FACTOR", "want 1 to 16, got %d", c.KafkaReplicationFactor)

@@ -54,6 +54,9 @@ func startProcessTo(t testing.TB, bin string, cfg app.Config, stderr io.Writer) 
 		"LOG_LEVEL=warn",
 		"EXPIRY_INTERVAL=1h",
 	)
+	if cfg.ProjectorBatchSize != 0 {
+		cmd.Env = append(cmd.Env, "PROJECTOR_BATCH_SIZE="+strconv.Itoa(cfg.ProjectorBatchSize))
+	}
 	if cfg.SMTPURL != "" { // the notifier's settings, when the test gives them
 		cmd.Env = append(cmd.Env, "SMTP_URL="+cfg.SMTPURL, "MAIL_CLAIM_LEASE="+cfg.MailClaimLease.String())
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"reflect"
 	"strings"
 	"syscall"
@@ -19,7 +20,10 @@ import (
 
 // A projector process SIGKILLed in the middle of a backlog, then restarted, must leave read
 // models equal to a fresh replay of the store: here the replay is a rebuild into version 2,
-// compared row by row and document by document with the live version 1.
+// compared row by row and document by document with the live version 1. It is killed twice:
+// while it catches a backlog up from the event store at its start, and while it drains a
+// backlog that came through Kafka while it ran. Small writes (PROJECTOR_BATCH_SIZE) make
+// both backlogs last long enough to be killed in.
 func TestProjectorProcessKilledMidBatchReadModelsEqualAFreshReplay(t *testing.T) {
 	t.Parallel()
 	bin := buildJobboard(t)
@@ -34,7 +38,7 @@ func TestProjectorProcessKilledMidBatchReadModelsEqualAFreshReplay(t *testing.T)
 
 	proj := cfg
 	proj.Roles = []string{app.RoleProjectors}
-	first := startProcess(t, bin, proj)
+	proj.ProjectorBatchSize = 100
 	applied := func() int {
 		var n int
 		if err := h.pool.QueryRow(ctx, `SELECT count(*) FROM rm_v1.applied_streams`).Scan(&n); err != nil {
@@ -42,22 +46,25 @@ func TestProjectorProcessKilledMidBatchReadModelsEqualAFreshReplay(t *testing.T)
 		}
 		return n
 	}
-	for deadline := time.Now().Add(2 * time.Minute); applied() < 50; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the projector process applied nothing")
+	// killAfter kills p once at least n streams are applied, and checks that not all of
+	// total were.
+	killAfter := func(p *exec.Cmd, n, total int, what string) {
+		t.Helper()
+		for deadline := time.Now().Add(2 * time.Minute); applied() < n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the projector process applied nothing %s", what)
+			}
 		}
+		if err := p.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = p.Wait()
+		at := applied()
+		if at >= total {
+			t.Fatalf("the projector finished all %d streams before it was killed %s: the test proves nothing", total, what)
+		}
+		t.Logf("killed %s after %d of %d streams", what, at, total)
 	}
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = first.Wait()
-	at := applied()
-	if at >= len(heads) {
-		t.Fatalf("the projector finished all %d streams before it was killed: the test proves nothing", len(heads))
-	}
-	t.Logf("killed after %d of %d streams", at, len(heads))
-
-	startProcess(t, bin, proj)
 	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{cfg.ElasticsearchURL}})
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +73,24 @@ func TestProjectorProcessKilledMidBatchReadModelsEqualAFreshReplay(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{readmodels.ReadTablesProjection, readmodels.JobSearchProjection} {
-		if err := rm.WaitForStreams(ctx, p, 3*time.Minute, heads...); err != nil {
-			t.Fatalf("%s did not catch up after the restart: %v", p, err)
+	caughtUp := func(heads []readmodels.StreamVersion, what string) {
+		t.Helper()
+		for _, p := range []string{readmodels.ReadTablesProjection, readmodels.JobSearchProjection} {
+			if err := rm.WaitForStreams(ctx, p, 3*time.Minute, heads...); err != nil {
+				t.Fatalf("%s did not catch up %s: %v", p, what, err)
+			}
 		}
 	}
+
+	killAfter(startProcess(t, bin, proj), 50, len(heads), "while catching up from the store")
+	second := startProcess(t, bin, proj)
+	caughtUp(heads, "after the first restart")
+	h.seed(t, 8000, 8) // relayed to Kafka while the second process runs
+	more := h.heads(t)
+	killAfter(second, len(heads)+50, len(more), "while draining Kafka")
+	heads = more
+	startProcess(t, bin, proj)
+	caughtUp(heads, "after the second restart")
 
 	// The fresh replay: version 2 of both projections, built from the store.
 	rb, err := projections.NewRebuilder(h.pool, es, h.store, projections.RebuilderConfig{
