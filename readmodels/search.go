@@ -331,14 +331,25 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 	body := searchBody(p, after, s.cfg.Now(), s.cfg.SearchTimeout)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SearchTimeout)
 	defer cancel()
-	// One request for hits, total and facets, also without words: asked apart, the facets
-	// of a wordless search were answered again by Elasticsearch's request cache for every
-	// order and page of the same filters, but a refresh that changed the index drops that
-	// cache, and under live writes (a refresh every SearchRefreshInterval) matching the
-	// board twice cost more than the cache saved (docs/BENCHMARKS.md).
-	sr, err := s.search(ctx, body)
+	bodies := []obj{body}
+	if strings.TrimSpace(p.Q) == "" {
+		// Without words, a search matches most of the board, and its facets (four
+		// aggregations over every match) cost three times its page of hits; they depend on
+		// the filters only, not on the order or the page, and filters repeat (the front
+		// page, a tag). So they are asked apart, in the same round trip, where
+		// Elasticsearch's request cache answers them again for every order and page until
+		// the index changes (docs/BENCHMARKS.md). With words, matches are fewer and
+		// requests repeat less: one request costs less than two.
+		bodies = append(bodies, obj{"size": 0, "query": body["query"], "aggs": body["aggs"], "timeout": body["timeout"]})
+		delete(body, "aggs")
+	}
+	rs, err := s.msearch(ctx, bodies...)
 	if err != nil {
 		return SearchResult{}, err
+	}
+	sr := rs[0]
+	if len(rs) > 1 {
+		sr.Aggregations = rs[1].Aggregations
 	}
 	hits := sr.Hits.Hits
 	out := SearchResult{Items: make([]SearchItem, 0, len(hits)), Total: sr.Hits.Total.Value}
@@ -373,43 +384,74 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 // its budget or found search unavailable.
 const searchRetryAfter = 1
 
-// searchFilterPath keeps of a search answer what searchResponse reads and the error:
-// Elasticsearch leaves out each hit's index, id and score and the total's relation, about
-// 15 % of an answer of 20 hits and facets, that the service would otherwise decode to throw
-// away (docs/BENCHMARKS.md, "The search request, one at a time").
-var searchFilterPath = []string{"error", "status", "timed_out", "_shards.failed", "hits.total.value",
-	"hits.hits._source", "hits.hits.sort", "aggregations.*.buckets.key", "aggregations.*.buckets.doc_count"}
+// searchFilterPath keeps of a multi-search answer what searchResponse reads and the
+// errors: Elasticsearch leaves out each hit's index, id and score and the totals' relation,
+// about 15 % of an answer of 20 hits and facets, that the service would otherwise decode to
+// throw away (docs/BENCHMARKS.md, "The search request, one at a time").
+var searchFilterPath = []string{"error", "status", "responses.status", "responses.error",
+	"responses.timed_out", "responses._shards.failed", "responses.hits.total.value",
+	"responses.hits.hits._source", "responses.hits.hits.sort",
+	"responses.aggregations.*.buckets.key", "responses.aggregations.*.buckets.doc_count"}
 
-// search sends body to the search alias, asking for the shard request cache (by default it
-// only caches size-0 requests; it keeps an answer until the next refresh that changed the
-// index, so a cached answer is never staler than the index); an answer cut short fails.
-func (s *Store) search(ctx context.Context, body obj) (searchResponse, error) {
-	raw, err := json.Marshal(body)
+// msearch sends bodies in one multi-search request, each asking for the shard request
+// cache (by default it only caches size-0 requests; it keeps an answer until the next
+// refresh that changed the index, so a cached answer is never staler than the index), and
+// returns their answers in order; an answer cut short or failed fails the lot.
+func (s *Store) msearch(ctx context.Context, bodies ...obj) ([]searchResponse, error) {
+	var nd bytes.Buffer
+	head, err := json.Marshal(obj{"index": s.cfg.SearchAlias, "request_cache": true})
 	if err != nil {
-		return searchResponse{}, fmt.Errorf("encode search: %w", err)
+		return nil, fmt.Errorf("encode search: %w", err)
 	}
-	res, err := s.es.Search(s.es.Search.WithContext(ctx), s.es.Search.WithIndex(s.cfg.SearchAlias),
-		s.es.Search.WithBody(bytes.NewReader(raw)), s.es.Search.WithRequestCache(true),
-		s.es.Search.WithFilterPath(searchFilterPath...))
+	for _, b := range bodies {
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return nil, fmt.Errorf("encode search: %w", err)
+		}
+		nd.Write(head)
+		nd.WriteByte('\n')
+		nd.Write(raw)
+		nd.WriteByte('\n')
+	}
+	res, err := s.es.Msearch(bytes.NewReader(nd.Bytes()), s.es.Msearch.WithContext(ctx), s.es.Msearch.WithFilterPath(searchFilterPath...))
 	if err != nil {
-		return searchResponse{}, searchFailed(ctx, err)
+		return nil, searchFailed(ctx, err)
 	}
 	defer res.Body.Close()
-	raw, err = io.ReadAll(res.Body)
+	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		return searchResponse{}, searchFailed(ctx, err)
+		return nil, searchFailed(ctx, err)
 	}
 	if err := s.searchStatus(res.StatusCode, res.Status(), raw); err != nil {
-		return searchResponse{}, err
+		return nil, err
 	}
-	var sr searchResponse
-	if err := json.Unmarshal(raw, &sr); err != nil {
-		return searchResponse{}, fmt.Errorf("decode search answer: %w", err)
+	var answer struct {
+		Responses []struct {
+			searchResponse
+			Status int             `json:"status"`
+			Error  json.RawMessage `json:"error"`
+		} `json:"responses"`
 	}
-	if err := sr.incomplete(); err != nil {
-		return searchResponse{}, err
+	if err := json.Unmarshal(raw, &answer); err != nil {
+		return nil, fmt.Errorf("decode search answer: %w", err)
 	}
-	return sr, nil
+	if len(answer.Responses) != len(bodies) {
+		return nil, fmt.Errorf("search %s: %d answers to %d searches", s.cfg.SearchAlias, len(answer.Responses), len(bodies))
+	}
+	out := make([]searchResponse, len(bodies))
+	for i, r := range answer.Responses {
+		if r.Error != nil {
+			if err := s.searchStatus(r.Status, http.StatusText(r.Status), r.Error); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("search %s: %d: %s", s.cfg.SearchAlias, r.Status, r.Error)
+		}
+		if err := r.incomplete(); err != nil {
+			return nil, err
+		}
+		out[i] = r.searchResponse
+	}
+	return out, nil
 }
 
 // searchStatus is the error of an Elasticsearch answer's status, nil for a success.
