@@ -450,7 +450,7 @@ type backgroundWrites struct {
 	running atomic.Bool
 	applied atomic.Int64
 	active  atomic.Int64 // nanoseconds spent resumed
-	since   time.Time
+	since   atomic.Int64 // when the writes were resumed last (Unix nanoseconds)
 	stopped func() error
 }
 
@@ -489,8 +489,10 @@ func writeLoad(b *testing.B, rate int, index string) *backgroundWrites {
 	for _, t := range p.StreamTypes() {
 		types[t] = true
 	}
+	// Every tick applies the events due by then at rate (resumed time × rate − applied), in
+	// one batch as the live projector batches what arrived: a slow write (the refresh wait,
+	// a busy machine) makes the next batch larger instead of lowering the write load.
 	const tick = 100 * time.Millisecond
-	per := max(1, rate/int(time.Second/tick))
 	done := make(chan error, 1)
 	go func() {
 		var pos eventstore.Position
@@ -506,7 +508,11 @@ func writeLoad(b *testing.B, rate int, index string) *backgroundWrites {
 			if !w.running.Load() {
 				continue
 			}
-			raw, err := store.ReadAll(ctx, pos, per, eventstore.ReadFilter{})
+			due := int(float64(rate)*w.resumedFor().Seconds()) - int(w.applied.Load())
+			if due <= 0 {
+				continue
+			}
+			raw, err := store.ReadAll(ctx, pos, min(due, eventstore.MaxReadLimit), eventstore.ReadFilter{})
 			if err != nil || len(raw) == 0 {
 				done <- err
 				return
@@ -543,10 +549,18 @@ func writeLoad(b *testing.B, rate int, index string) *backgroundWrites {
 }
 
 // resume lets the writes run; pause holds them between batches.
-func (w *backgroundWrites) resume() { w.since = time.Now(); w.running.Store(true) }
+func (w *backgroundWrites) resume() {
+	w.since.Store(time.Now().UnixNano())
+	w.running.Store(true)
+}
 func (w *backgroundWrites) pause() {
 	w.running.Store(false)
-	w.active.Add(int64(time.Since(w.since)))
+	w.active.Add(time.Now().UnixNano() - w.since.Load())
+}
+
+// resumedFor is how long the writes have been resumed in all (read while resumed).
+func (w *backgroundWrites) resumedFor() time.Duration {
+	return time.Duration(w.active.Load() + time.Now().UnixNano() - w.since.Load())
 }
 
 // stop ends the writes and returns the events/s applied while they were resumed.
