@@ -17,14 +17,10 @@ import (
 	"github.com/jobboard/jobboard/readmodels"
 )
 
-// A catch-up that starts after an event it did not see (one that is not applied) must not
-// apply that stream's later events: applied versions only grow, so the missing event would
-// be lost. It leaves the stream to Kafka and applies the others.
-func TestCatchUpLeavesAStreamMissingAnEventToKafka(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, testenv.NewDatabase(t))
+// newTestStore is a test database's pool and its event store.
+func newTestStore(t *testing.T) (*pgxpool.Pool, *eventstore.Store) {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), testenv.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +29,17 @@ func TestCatchUpLeavesAStreamMissingAnEventToKafka(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pool, store
+}
+
+// A catch-up that starts after an event it did not see (one that is not applied) must not
+// apply that stream's later events: applied versions only grow, so the missing event would
+// be lost. It leaves the stream to Kafka and applies the others.
+func TestCatchUpLeavesAStreamMissingAnEventToKafka(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	pool, store := newTestStore(t)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	h := projectionstest.NewHistory(now.Add(-time.Hour))
 	b := projectionstest.Board{H: h, Now: now.Add(-time.Hour)}
@@ -121,15 +128,7 @@ func TestCatchUpReadsAreShared(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, testenv.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store, err := eventstore.NewStore(pool, eventstore.StoreConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, store := newTestStore(t)
 	h := projectionstest.NewHistory(time.Now().Add(-time.Hour))
 	b := projectionstest.Board{H: h, Now: time.Now()}
 	b.Company(t, "Acme")
