@@ -12,6 +12,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
@@ -95,6 +96,17 @@ func startRunner(t *testing.T, k kafkaEnv, edit func(*projections.RunnerConfig),
 	return r
 }
 
+// requireTablesOfReplay fails the test unless the read tables of pool equal a direct replay
+// of events; how says how they were built.
+func requireTablesOfReplay(t *testing.T, pool *pgxpool.Pool, events []eventstore.Event, how string) {
+	t.Helper()
+	reference := newPool(t)
+	applyAll(t, newReadTables(t, reference), events)
+	if got, want := tablesSnapshot(t, pool, readmodels.DefaultReadTablesSchema), tablesSnapshot(t, reference, readmodels.DefaultReadTablesSchema); got != want {
+		t.Fatalf("tables %s differ from a direct replay\n got: %s\nwant: %s", how, got, want)
+	}
+}
+
 func allStreams(events []eventstore.Event) []readmodels.StreamVersion {
 	last := map[string]int64{}
 	for _, e := range events {
@@ -127,11 +139,7 @@ func TestRunnerProjectsEventsFromKafka(t *testing.T) {
 		}
 	}
 
-	reference := newPool(t)
-	applyAll(t, newReadTables(t, reference), h.Events)
-	if got, want := tablesSnapshot(t, pool, readmodels.DefaultReadTablesSchema), tablesSnapshot(t, reference, readmodels.DefaultReadTablesSchema); got != want {
-		t.Fatalf("tables fed through Kafka differ from a direct replay\n got: %s\nwant: %s", got, want)
-	}
+	requireTablesOfReplay(t, pool, h.Events, "fed through Kafka")
 	res, err := store.Search(ctx, readmodels.SearchParams{Q: "enginer"})
 	if err != nil {
 		t.Fatal(err)
@@ -382,11 +390,7 @@ func TestTwoRunnersShareTheConsumerGroup(t *testing.T) {
 	}
 	t.Logf("instance one applied %d events, instance two %d", len(a), len(c))
 
-	reference := newPool(t)
-	applyAll(t, newReadTables(t, reference), h.Events)
-	if got, want := tablesSnapshot(t, pool, readmodels.DefaultReadTablesSchema), tablesSnapshot(t, reference, readmodels.DefaultReadTablesSchema); got != want {
-		t.Fatal("tables built by two instances differ from a direct replay")
-	}
+	requireTablesOfReplay(t, pool, h.Events, "built by two instances")
 }
 
 // down fails with a transient error (an outage) for its first failures writes.
@@ -541,11 +545,7 @@ func TestRunnerCatchesUpABacklogFromTheStore(t *testing.T) {
 	}, newReadTables(t, pool), newJobSearch(t, pool, si))
 
 	// Running means caught up.
-	reference := newPool(t)
-	applyAll(t, newReadTables(t, reference), h.Events)
-	if got, want := tablesSnapshot(t, pool, readmodels.DefaultReadTablesSchema), tablesSnapshot(t, reference, readmodels.DefaultReadTablesSchema); got != want {
-		t.Fatalf("tables caught up from the store differ from a direct replay\n got: %s\nwant: %s", got, want)
-	}
+	requireTablesOfReplay(t, pool, h.Events, "caught up from the store")
 	res, err := rm.Search(ctx, readmodels.SearchParams{Q: "enginer"})
 	if err != nil {
 		t.Fatal(err)
