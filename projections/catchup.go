@@ -47,10 +47,11 @@ type catchUp struct {
 	typeList  []string // the projector's stream types, sorted
 	reads     *catchUpReads
 	batchSize int
-	timeout   time.Duration // of one write (RunnerConfig.ApplyTimeout)
-	observe   func(events []Event, took time.Duration, err error)
+	timeout   time.Duration                                       // of one write (RunnerConfig.ApplyTimeout)
+	onBatch   func(events []Event, took time.Duration, err error) // the runner's, as for its batcher
 	outcomes  *outcomes
 	skips     *caughtUp
+	left      map[string]bool // streams left to Kafka
 	logger    *slog.Logger
 }
 
@@ -64,7 +65,7 @@ func (c *catchUp) run(ctx context.Context) error {
 		n, err = c.follow(ctx, from, head)
 		if n > 0 {
 			c.logger.Info("caught up from the event store", "events", n, "took", time.Since(start).Round(time.Millisecond),
-				"streams_left_to_kafka", c.skips.leftCount())
+				"streams_left_to_kafka", len(c.left))
 		}
 	}
 	if ctx.Err() != nil {
@@ -132,7 +133,6 @@ func (c *catchUp) follow(ctx context.Context, from eventstore.Position, head int
 	pos, total := from, 0
 	var stalled time.Time // since when reads came back empty while events were held back
 	for {
-		waited := time.Now()
 		res := <-ahead
 		pending = false
 		if res.err != nil {
@@ -146,7 +146,7 @@ func (c *catchUp) follow(ctx context.Context, from eventstore.Position, head int
 			readAfter(pos)
 			pending = true
 		}
-		if err := c.apply(ctx, res, time.Since(waited)); err != nil {
+		if err := c.apply(ctx, res); err != nil {
 			return total, err
 		}
 		total += n
@@ -184,9 +184,8 @@ func (c *catchUp) follow(ctx context.Context, from eventstore.Position, head int
 // transaction in flight holds back before it leaves them to Kafka.
 const heldBackWait = 5 * time.Second
 
-// apply applies the events of one read that the catch-up may apply; waited is how long the
-// read was waited for (logged).
-func (c *catchUp) apply(ctx context.Context, read *sharedRead, waited time.Duration) error {
+// apply applies the events of one read that the catch-up may apply.
+func (c *catchUp) apply(ctx context.Context, read *sharedRead) error {
 	if len(read.events) == 0 {
 		return nil
 	}
@@ -199,12 +198,12 @@ func (c *catchUp) apply(ctx context.Context, read *sharedRead, waited time.Durat
 	}
 	batch := make([]Event, 0, len(read.events))
 	for i, e := range read.events {
-		if c.skips.isLeft(e.StreamID) {
+		if c.left[e.StreamID] {
 			continue
 		}
 		if read.undecodable[i] {
 			// Kafka's delivery retries it and dead-letters it, as for any event.
-			c.skips.leave(e.StreamID)
+			c.left[e.StreamID] = true
 			continue
 		}
 		batch = append(batch, read.decoded[i])
@@ -216,11 +215,9 @@ func (c *catchUp) apply(ctx context.Context, read *sharedRead, waited time.Durat
 	applyCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	err = c.projector.Apply(applyCtx, batch)
 	cancel()
-	took := time.Since(began)
-	if c.observe != nil {
-		c.observe(batch, took, err)
+	if c.onBatch != nil {
+		c.onBatch(batch, time.Since(began), err)
 	}
-	c.logger.Debug("catch-up batch applied", "events", len(batch), "read_waited", waited, "took", took, "err", err)
 	if err != nil {
 		return fmt.Errorf("apply %d events: %w", len(batch), err)
 	}
@@ -332,7 +329,7 @@ func (c *catchUp) checkOrder(ctx context.Context, schema string, events []events
 	first := map[string]int64{}
 	ids := make([]string, 0, len(events))
 	for _, e := range events {
-		if _, ok := first[e.StreamID]; !ok && !c.skips.isLeft(e.StreamID) {
+		if _, ok := first[e.StreamID]; !ok && !c.left[e.StreamID] {
 			first[e.StreamID] = e.StreamVersion
 			ids = append(ids, e.StreamID)
 		}
@@ -361,25 +358,21 @@ func (c *catchUp) checkOrder(ctx context.Context, schema string, events []events
 		return fmt.Errorf("applied versions: %w", err)
 	}
 	for _, id := range ids {
-		// The catch-up's own earlier batches count: a stream it applied up to v goes on
-		// from v+1 even if another writer's view lags.
-		if v := first[id]; v > max(applied[id], c.skips.version(id))+1 {
-			c.skips.leave(id)
+		if first[id] > applied[id]+1 {
+			c.left[id] = true
 		}
 	}
 	return nil
 }
 
 // caughtUp is what a runner's catch-up applied, per stream: the Kafka subscription of its
-// projector skips the records of those events (bus.SubscriberConfig.Skip), and the streams
-// it left to Kafka. A record may be fetched again after a rebalance, so an entry stays after
+// projector skips the records of those events (bus.SubscriberConfig.Skip). A record may be fetched again after a rebalance, so an entry stays after
 // its last record was skipped; the whole map is let go skipFor after the catch-up (forget),
 // when the subscriptions are long past it, and it records at most maxCaughtUpStreams
 // streams (the events of the others are delivered and found applied, as without it).
 type caughtUp struct {
 	mu       sync.Mutex
 	versions map[string]int64 // stream → newest version applied by the catch-up
-	left     map[string]bool
 }
 
 const (
@@ -388,7 +381,7 @@ const (
 )
 
 func newCaughtUp() *caughtUp {
-	return &caughtUp{versions: map[string]int64{}, left: map[string]bool{}}
+	return &caughtUp{versions: map[string]int64{}}
 }
 
 func (c *caughtUp) record(events []Event) {
@@ -405,31 +398,7 @@ func (c *caughtUp) record(events []Event) {
 func (c *caughtUp) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.versions, c.left = map[string]int64{}, map[string]bool{}
-}
-
-func (c *caughtUp) version(stream string) int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.versions[stream]
-}
-
-func (c *caughtUp) leave(stream string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.left[stream] = true
-}
-
-func (c *caughtUp) isLeft(stream string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.left[stream]
-}
-
-func (c *caughtUp) leftCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.left)
+	c.versions = map[string]int64{}
 }
 
 // skip reports whether the record with headers h carries an event the catch-up applied.

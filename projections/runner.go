@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"runtime"
 	"slices"
 	"strconv"
@@ -110,7 +109,6 @@ func (c *RunnerConfig) setDefaults() {
 	if c.CatchUp.Window == 0 {
 		c.CatchUp.Window = 100000
 	}
-
 }
 
 // Validate reports every problem of the configuration.
@@ -232,12 +230,13 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	observe := m.observeBatch(name)
 	// The debug log gives each write's size and duration in order, which the histograms
 	// do not: how batches grow and shrink while a backlog drains (docs/BENCHMARKS.md).
-	b := newBatcher(p.Apply, r.cfg.BatchMaxSize, r.cfg.ApplyTimeout, func(events []Event, took time.Duration, err error) {
+	onBatch := func(events []Event, took time.Duration, err error) {
 		observe(events, took, err)
 		if logger.Enabled(context.Background(), slog.LevelDebug) {
 			logger.Debug("batch applied", "events", len(events), "took", took, "err", err)
 		}
-	})
+	}
+	b := newBatcher(p.Apply, r.cfg.BatchMaxSize, r.cfg.ApplyTimeout, onBatch)
 	r.batchers = append(r.batchers, b)
 
 	var dlqPub message.Publisher = r.cfg.DeadLetterPublisher
@@ -256,11 +255,11 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 		if r.catchUpReads == nil {
 			r.catchUpReads = newCatchUpReads(r.cfg.CatchUp.Store)
 		}
-		types := slices.Sorted(maps.Keys(streamTypeSet(p)))
+		types := slices.Sorted(slices.Values(p.StreamTypes()))
 		r.catchUpReads.join(types)
 		r.catchUps = append(r.catchUps, &catchUp{
 			cfg: r.cfg.CatchUp, projector: p, typeList: types, reads: r.catchUpReads, batchSize: min(r.cfg.BatchMaxSize, eventstore.MaxReadLimit), timeout: r.cfg.ApplyTimeout,
-			observe: observe, outcomes: out, skips: skips, logger: logger,
+			onBatch: onBatch, outcomes: out, skips: skips, left: map[string]bool{}, logger: logger,
 		})
 	}
 	in := intake{
