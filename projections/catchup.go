@@ -213,7 +213,11 @@ func (c *catchUp) apply(ctx context.Context, read *sharedRead) error {
 	}
 	began := time.Now()
 	applyCtx, cancel := context.WithTimeout(ctx, c.timeout)
-	err = c.projector.Apply(applyCtx, batch)
+	if b, ok := c.projector.(backlogApplier); ok {
+		err = b.ApplyBacklog(applyCtx, batch)
+	} else {
+		err = c.projector.Apply(applyCtx, batch)
+	}
 	cancel()
 	if c.onBatch != nil {
 		c.onBatch(batch, time.Since(began), err)

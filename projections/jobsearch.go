@@ -103,6 +103,24 @@ func (p *JobSearchProjector) StreamTypes() []string {
 // tables projector does), writes the documents of every job they touched with one bulk
 // request, then commits.
 func (p *JobSearchProjector) Apply(ctx context.Context, events []Event) error {
+	return p.applyRefreshing(ctx, events, p.cfg.Refresh)
+}
+
+// ApplyBacklog is Apply for a catch-up's batch (thousands of events read from the store):
+// its bulk request refreshes the index at once ("true") where Apply's waits for the next
+// scheduled refresh ("wait_for"). A batch of a backlog takes longer to index than the
+// refresh interval, so the schedule refreshes during it anyway: the refresh it asks for
+// replaces a wait of up to one interval per batch (docs/BENCHMARKS.md, "Backlog drain").
+// A projector that does not wait for refreshes (a rebuild's, "false") applies as Apply.
+func (p *JobSearchProjector) ApplyBacklog(ctx context.Context, events []Event) error {
+	refresh := p.cfg.Refresh
+	if refresh == "wait_for" {
+		refresh = "true"
+	}
+	return p.applyRefreshing(ctx, events, refresh)
+}
+
+func (p *JobSearchProjector) applyRefreshing(ctx context.Context, events []Event, refresh string) error {
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", p.Name(), classifyPG(err))
@@ -147,7 +165,7 @@ func (p *JobSearchProjector) Apply(ctx context.Context, events []Event) error {
 		if err != nil {
 			return fmt.Errorf("%s: build documents: %w", p.Name(), classifyPG(err))
 		}
-		if err := p.write(ctx, t.index, docs); err != nil {
+		if err := p.write(ctx, t.index, docs, refresh); err != nil {
 			return fmt.Errorf("%s: %w", p.Name(), err)
 		}
 	}
@@ -298,9 +316,9 @@ func (p *JobSearchProjector) documents(ctx context.Context, tx pgx.Tx, schema st
 	return out, rows.Err()
 }
 
-// write indexes docs with one bulk request. A version conflict means Elasticsearch holds a
-// newer (or the same) version already: success.
-func (p *JobSearchProjector) write(ctx context.Context, index string, docs []versionedDoc) error {
+// write indexes docs with one bulk request with the refresh parameter refresh. A version
+// conflict means Elasticsearch holds a newer (or the same) version already: success.
+func (p *JobSearchProjector) write(ctx context.Context, index string, docs []versionedDoc, refresh string) error {
 	var (
 		mu   sync.Mutex
 		errs []error
@@ -327,7 +345,7 @@ func (p *JobSearchProjector) write(ctx context.Context, index string, docs []ver
 		Index:      index,
 		NumWorkers: p.cfg.BulkWorkers,
 		FlushBytes: min(10<<20, size+1),
-		Refresh:    p.cfg.Refresh,
+		Refresh:    refresh,
 	})
 	if err != nil {
 		return fmt.Errorf("bulk indexer: %w", err)

@@ -38,10 +38,10 @@ func TestWriteNeverReplacesANewerDocument(t *testing.T) {
 		return readmodels.JobDocument{ID: "job-1", Title: "Go Engineer", Status: status, Tags: []string{},
 			Location: readmodels.Location{Regions: []string{}, Countries: []string{}}, PostedAt: time.Now()}
 	}
-	if err := p.write(ctx, index, []versionedDoc{{doc: doc(readmodels.StatusClosed), version: 7}}); err != nil {
+	if err := p.write(ctx, index, []versionedDoc{{doc: doc(readmodels.StatusClosed), version: 7}}, "true"); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.write(ctx, index, []versionedDoc{{doc: doc(readmodels.StatusPublished), version: 5}}); err != nil {
+	if err := p.write(ctx, index, []versionedDoc{{doc: doc(readmodels.StatusPublished), version: 5}}, "true"); err != nil {
 		t.Fatalf("stale write: %v, want success", err)
 	}
 	res, err := es.Get(index, "job-1")

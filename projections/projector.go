@@ -14,3 +14,9 @@ type Projector interface {
 	// events of one stream (in stream order) and events of many streams.
 	Apply(ctx context.Context, events []Event) error
 }
+
+// backlogApplier is a Projector with a cheaper way to apply a large batch of a backlog, which
+// a catch-up from the event store uses (ADR 0006). ApplyBacklog keeps Apply's contract.
+type backlogApplier interface {
+	ApplyBacklog(ctx context.Context, events []Event) error
+}

@@ -3,11 +3,13 @@ package projections_test
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jobboard/jobboard/domain"
 	"github.com/jobboard/jobboard/eventstore"
+	"github.com/jobboard/jobboard/projections"
 	"github.com/jobboard/jobboard/projections/projectionstest"
 	"github.com/jobboard/jobboard/readmodels"
 )
@@ -208,4 +210,37 @@ func TestJobSearchProjector(t *testing.T) {
 			t.Fatalf("closed job's document: %v", got)
 		}
 	})
+}
+
+// A catch-up's batch makes its documents searchable by refreshing at once: ApplyBacklog does
+// not wait for a scheduled refresh, which an index with refreshes off never makes (Apply,
+// waiting for one, would not return).
+func TestJobSearchApplyBacklogRefreshesAtOnce(t *testing.T) {
+	t.Parallel()
+	h, ids := board(t)
+	pool, si := newPool(t), newSearchIndex(t)
+	res, err := si.es.Indices.PutSettings(strings.NewReader(`{"index":{"refresh_interval":"-1"}}`), si.es.Indices.PutSettings.WithIndex(si.index))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.IsError() {
+		t.Fatalf("refreshes off: %s", res.Status())
+	}
+	decoded := make([]projections.Event, len(h.Events))
+	for i, e := range h.Events {
+		if decoded[i], err = projections.DecodeEvent(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := newJobSearch(t, pool, si).ApplyBacklog(ctxTimeout(t, 20*time.Second), decoded); err != nil {
+		t.Fatalf("apply backlog: %v", err)
+	}
+	found, err := newStore(t, pool, si).Search(context.Background(), readmodels.SearchParams{Q: "enginer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found.Total != 1 || found.Items[0].ID != ids["open"] {
+		t.Fatalf("search right after ApplyBacklog = %+v, want the open job", found)
+	}
 }
