@@ -409,6 +409,8 @@ func (s *Server) handleSearchJobs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// Read-your-writes covers the facets too: they are counted afresh, not reused.
+	p.FreshFacets = len(positions) > 0
 	res, err := s.app.Queries.SearchJobs.Handle(r.Context(), p)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -1,7 +1,9 @@
 package readmodels_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -351,5 +353,101 @@ func TestLongFuzzyQueriesKeepTheirTypoTolerance(t *testing.T) {
 	q := "Enginer Senoir Go Kafak Enginer Senoir Go Kafak Enginer Senoir Go Kafak Enginer Senoir Go Kafak"
 	if got := f.keys(f.search(t, readmodels.SearchParams{Q: q})); !slices.Equal(got, []string{"go"}) {
 		t.Fatalf("16 misspelt words found %v, want [go]", got)
+	}
+}
+
+// The facets of a search are reused for the same words and filters within FacetsMaxAge,
+// whatever the order or the page, while items and total are searched afresh; FreshFacets,
+// a search with other filters, an older entry and a store that never reuses count again.
+func TestSearchReusesRecentFacets(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Minute).Add(10 * time.Second) // the same minute throughout
+	store := func(maxAge time.Duration) *readmodels.Store {
+		s, err := readmodels.NewStore(f.pool, f.es, readmodels.StoreConfig{SearchAlias: f.alias, FacetsMaxAge: maxAge,
+			Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	reusing, never := store(time.Minute), store(-1)
+	search := func(s *readmodels.Store, p readmodels.SearchParams) (total, python int64) {
+		t.Helper()
+		res, err := s.Search(ctx, p)
+		if err != nil {
+			t.Fatalf("search %+v: %v", p, err)
+		}
+		for _, v := range res.Facets.Tags {
+			if v.Value == "python" {
+				python = v.Count
+			}
+		}
+		return res.Total, python
+	}
+	python := readmodels.SearchParams{Tags: []string{"python"}}
+	worded := readmodels.SearchParams{Q: "engineer", Tags: []string{"python"}}
+	for _, p := range []readmodels.SearchParams{python, worded} {
+		if total, n := search(reusing, p); total != 2 || n != 2 {
+			t.Fatalf("%+v before the new job: total %d, python facet %d; want 2 and 2", p, total, n)
+		}
+	}
+
+	// A new python engineer job, searchable at once.
+	published, expires := now.Add(-time.Minute), now.Add(24*time.Hour)
+	doc := readmodels.JobDocument{ID: "extra", Title: "Python Engineer", Tags: []string{"python"},
+		Location: readmodels.Location{Regions: []string{}, Countries: []string{}}, Status: readmodels.StatusPublished,
+		PostedAt: published, PublishedAt: &published, ExpiresAt: &expires}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.es.Index(f.alias, bytes.NewReader(body), f.es.Index.WithDocumentID(doc.ID), f.es.Index.WithRefresh("true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.IsError() {
+		t.Fatalf("index: %s", res.Status())
+	}
+
+	for _, p := range []readmodels.SearchParams{python, worded} {
+		newest := p
+		newest.Sort = readmodels.SortNewest
+		if total, n := search(reusing, newest); total != 3 || n != 2 {
+			t.Errorf("%+v, another order, within the max age: total %d, python facet %d; want 3 (afresh) and 2 (reused)", p, total, n)
+		}
+		fresh := p
+		fresh.FreshFacets = true
+		if total, n := search(reusing, fresh); total != 3 || n != 3 {
+			t.Errorf("%+v with FreshFacets: total %d, python facet %d; want 3 and 3", p, total, n)
+		}
+		if total, n := search(never, p); total != 3 || n != 3 {
+			t.Errorf("%+v, never reused: total %d, python facet %d; want 3 and 3", p, total, n)
+		}
+	}
+	if total, n := search(reusing, readmodels.SearchParams{Tags: []string{"python"}, Q: "python"}); total != 3 || n != 3 {
+		t.Errorf("other words: total %d, python facet %d; want 3 and 3", total, n)
+	}
+	// FreshFacets put fresh counts in the cache; a store whose entries are older than its
+	// max age counts again.
+	aging := store(time.Second)
+	if _, n := search(aging, python); n != 3 {
+		t.Fatalf("python facet %d, want 3", n)
+	}
+	if res, err = f.es.Delete(f.alias, doc.ID, f.es.Delete.WithRefresh("true")); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.IsError() {
+		t.Fatalf("delete: %s", res.Status())
+	}
+	if _, n := search(aging, python); n != 3 {
+		t.Errorf("within a second: python facet %d, want 3 (reused)", n)
+	}
+	now = now.Add(1500 * time.Millisecond)
+	if total, n := search(aging, python); total != 2 || n != 2 {
+		t.Errorf("1.5 s later: total %d, python facet %d; want 2 and 2", total, n)
 	}
 }

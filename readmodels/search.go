@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jobboard/jobboard/internal/apperr"
@@ -62,6 +63,10 @@ type SearchParams struct {
 	Limit int
 	// Cursor is the NextCursor of the previous page.
 	Cursor string
+	// FreshFacets computes the facets rather than reuse those of a recent search with the same
+	// words and filters (StoreConfig.FacetsMaxAge): for a search after the client's own
+	// writes (a consistency token), whose facets must count them too.
+	FreshFacets bool
 }
 
 // SearchItem is one job of a search answer.
@@ -328,11 +333,20 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 		}
 		after = c.After
 	}
-	body := searchBody(p, after, s.cfg.Now(), s.cfg.SearchTimeout)
+	now := s.cfg.Now()
+	body := searchBody(p, after, now, s.cfg.SearchTimeout)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SearchTimeout)
 	defer cancel()
 	bodies := []obj{body}
-	if strings.TrimSpace(p.Q) == "" {
+	key := facetKey(body)
+	facets, reused := Facets{}, false
+	if !p.FreshFacets {
+		facets, reused = s.facets.get(key, now)
+	}
+	switch {
+	case reused:
+		delete(body, "aggs")
+	case strings.TrimSpace(p.Q) == "":
 		// Without words, a search matches most of the board, and its facets (four
 		// aggregations over every match) cost three times its page of hits; they depend on
 		// the filters only, not on the order or the page, and filters repeat (the front
@@ -364,6 +378,10 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 		}
 		out.Items = append(out.Items, item)
 	}
+	if reused {
+		out.Facets = facets
+		return out, nil
+	}
 	facet := func(name string) []FacetValue {
 		vals := []FacetValue{}
 		for _, b := range sr.Aggregations[name].Buckets {
@@ -377,7 +395,75 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (SearchResult, error
 		Seniority:      facet("seniority"),
 		Regions:        facet("regions"),
 	}
+	s.facets.put(key, out.Facets, now)
 	return out, nil
+}
+
+// facetKey names the facets of a search body: the clauses of its query that decide which
+// jobs match (the filters, the listing's expiry bound included, and the words), all its
+// aggregations depend on; not the clauses that only rank, sent for one order only.
+func facetKey(body obj) string {
+	q := body["query"].(obj)["bool"].(obj)
+	raw, err := json.Marshal([]any{q["filter"], q["must"]})
+	if err != nil {
+		return "" // never reused: put and get ignore the empty key
+	}
+	return string(raw)
+}
+
+// facetCache keeps the facets of recent searches for maxAge (StoreConfig.FacetsMaxAge), at
+// most maxCachedFacets of them. Its Facets are shared: readers must not change them.
+type facetCache struct {
+	maxAge time.Duration
+	mu     sync.Mutex
+	byKey  map[string]cachedFacets
+}
+
+type cachedFacets struct {
+	facets Facets
+	at     time.Time
+}
+
+// maxCachedFacets bounds the cache's memory: a few kB each.
+const maxCachedFacets = 10000
+
+func newFacetCache(maxAge time.Duration) *facetCache {
+	return &facetCache{maxAge: maxAge, byKey: map[string]cachedFacets{}}
+}
+
+func (c *facetCache) get(key string, now time.Time) (Facets, bool) {
+	if c.maxAge < 0 || key == "" {
+		return Facets{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.byKey[key]
+	if !ok || now.Sub(f.at) >= c.maxAge || now.Before(f.at) {
+		return Facets{}, false
+	}
+	return f.facets, true
+}
+
+func (c *facetCache) put(key string, f Facets, now time.Time) {
+	if c.maxAge < 0 || key == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.byKey) >= maxCachedFacets {
+		for k, e := range c.byKey {
+			if now.Sub(e.at) >= c.maxAge {
+				delete(c.byKey, k)
+			}
+		}
+		for k := range c.byKey {
+			if len(c.byKey) < maxCachedFacets {
+				break
+			}
+			delete(c.byKey, k) // all fresh: any one goes
+		}
+	}
+	c.byKey[key] = cachedFacets{facets: f, at: now}
 }
 
 // searchRetryAfter is what a client is told to wait before retrying a search that ran out of

@@ -41,11 +41,25 @@ type StoreConfig struct {
 	// projector's commit yet they look again at the next notification or WaitPollInterval.
 	// Default: nil, everything on the primary's pool.
 	ReadPool *pgxpool.Pool
+	// FacetsMaxAge is how long the facets of a search are reused for the searches with the
+	// same words and filters: facets depend on those only, not on the order or the page, so
+	// the next page, another order or the next visitor's same search within FacetsMaxAge
+	// takes them instead of aggregating every match again (Elasticsearch's request cache
+	// cannot: under live writes the index refreshes every SearchRefreshInterval, and each
+	// refresh drops it). Items and total are always searched afresh; a search that awaited a
+	// consistency token computes its facets (SearchParams.FreshFacets). Default
+	// DefaultFacetsMaxAge; negative: never reused.
+	FacetsMaxAge time.Duration
 	// Logger reports a lost notification connection. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
+
+// DefaultFacetsMaxAge is the default StoreConfig.FacetsMaxAge: facet counts lag the items
+// by at most 5 s, and searches that repeat within it skip the aggregations
+// (docs/BENCHMARKS.md, "Search and job by id under open-loop load").
+const DefaultFacetsMaxAge = 5 * time.Second
 
 // DefaultSearchTimeout is the default time budget of one search: well above what a search
 // of the board takes, well below what a client waits.
@@ -69,6 +83,9 @@ func (c *StoreConfig) setDefaults() {
 	}
 	if c.SearchTimeout == 0 {
 		c.SearchTimeout = DefaultSearchTimeout
+	}
+	if c.FacetsMaxAge == 0 {
+		c.FacetsMaxAge = DefaultFacetsMaxAge
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -107,6 +124,8 @@ type Store struct {
 	applied appliedSignal
 	// waiters has one element per request waiting (MaxWaiters places).
 	waiters chan struct{}
+	// facets are the recent searches' facets (StoreConfig.FacetsMaxAge).
+	facets *facetCache
 }
 
 // NewStore returns a Store reading through pool (the primary; cfg.ReadPool for the
@@ -132,6 +151,7 @@ func NewStore(pool *pgxpool.Pool, es *elasticsearch.Client, cfg StoreConfig) (*S
 		es:      es,
 		cfg:     cfg,
 		waiters: make(chan struct{}, cfg.MaxWaiters),
+		facets:  newFacetCache(cfg.FacetsMaxAge),
 		targets: &targets{
 			pool: read, ttl: cfg.TargetTTL, now: cfg.Now, cache: map[string]cachedTarget{},
 		},

@@ -266,6 +266,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
+		p.FreshFacets = r.URL.Query().Has("ct") // after the visitor's own write, as the API does
 		res, err := s.app.Queries.SearchJobs.Handle(r.Context(), p)
 		if err != nil {
 			s.fail(w, r, err)

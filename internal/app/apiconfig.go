@@ -62,6 +62,9 @@ func (c Config) validateAPI() []error {
 	if c.SearchTimeout < 0 {
 		bad("SEARCH_TIMEOUT", "must not be negative")
 	}
+	if c.SearchFacetsMaxAge < 0 {
+		bad("SEARCH_FACETS_MAX_AGE", "must not be negative")
+	}
 	return errs
 }
 

@@ -114,6 +114,10 @@ type Config struct {
 	// SearchTimeout is the time budget of one search in Elasticsearch (SEARCH_TIMEOUT); past
 	// it the search answers 503. 0 takes the read models' 2 s.
 	SearchTimeout time.Duration
+	// SearchFacetsMaxAge is how long a search's facets are reused for searches with the same
+	// words and filters (SEARCH_FACETS_MAX_AGE; readmodels.StoreConfig.FacetsMaxAge); 0: never,
+	// every search counts them.
+	SearchFacetsMaxAge time.Duration
 	// TrustForwardedFor keys rate limits by the last X-Forwarded-For address, behind one
 	// trusted reverse proxy (TRUST_FORWARDED_FOR).
 	TrustForwardedFor bool
