@@ -32,7 +32,17 @@ type CatchUpConfig struct {
 	// Window is how many of the store's newest events the first search for an unapplied
 	// event looks at; it grows (×8) while the whole window is behind. Default 100,000.
 	Window int64
+	// Behind, when positive, also catches up while the subscriptions run: a write from
+	// Kafka whose newest event is older than Behind (a backlog built up while the projector
+	// ran: an Elasticsearch outage, a burst beyond the live path's rate) starts a catch-up
+	// beside the subscriptions, at most one per Behind; the writes of the two take turns.
+	// 0: only at the runner's start.
+	Behind time.Duration
 }
+
+// DefaultCatchUpBehind is the CatchUpConfig.Behind that serve runs with: a projector 10 s
+// behind reads the rest from the store.
+const DefaultCatchUpBehind = 10 * time.Second
 
 // catchUp brings one live projector up to the store's head from the store, before its Kafka
 // subscription starts. It only ever applies a stream's events in order from the version its
@@ -51,14 +61,58 @@ type catchUp struct {
 	onBatch   func(events []Event, took time.Duration, err error) // the runner's, as for its batcher
 	outcomes  *outcomes
 	skips     *caughtUp
-	left      map[string]bool // streams left to Kafka
+	applyMu   *sync.Mutex     // held by each write: the catch-up's and the subscriptions' take turns
+	wake      chan struct{}   // a write from Kafka found its events older than cfg.Behind
+	left      map[string]bool // streams left to Kafka by the catch-up running
 	logger    *slog.Logger
+}
+
+// noticeLive wakes watch when events, just applied from Kafka, show the projector behind.
+func (c *catchUp) noticeLive(events []Event) {
+	if c.cfg.Behind <= 0 {
+		return
+	}
+	var newest time.Time
+	for _, ev := range events {
+		if ev.RecordedAt.After(newest) {
+			newest = ev.RecordedAt
+		}
+	}
+	if !newest.IsZero() && time.Since(newest) >= c.cfg.Behind {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// watch runs a catch-up each time the subscriptions' writes show the projector behind, at
+// most one per cfg.Behind, until ctx ends. (A catch-up's last writes are followed by the
+// records Kafka had in flight, found applied: their age must not start another at once.)
+func (c *catchUp) watch(ctx context.Context) {
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.wake:
+		}
+		if time.Since(last) < c.cfg.Behind {
+			continue
+		}
+		c.logger.Info("projector behind its subscriptions' pace: catching up from the event store", "behind", c.cfg.Behind)
+		if c.run(ctx) != nil {
+			return
+		}
+		last = time.Now()
+	}
 }
 
 // run catches up; it returns an error only when ctx ended. Any other failure ends the
 // catch-up early: Kafka delivers what is left.
 func (c *catchUp) run(ctx context.Context) error {
 	start := time.Now()
+	c.left = map[string]bool{}
 	from, head, ok, err := c.start(ctx)
 	if err == nil && ok {
 		var n int
@@ -74,7 +128,7 @@ func (c *catchUp) run(ctx context.Context) error {
 	if err != nil {
 		c.logger.Warn("catch-up from the event store stopped; Kafka delivers the rest", "err", err)
 	}
-	time.AfterFunc(skipFor, c.skips.forget)
+	c.skips.forgetAfter(skipFor)
 	return nil
 }
 
@@ -211,6 +265,7 @@ func (c *catchUp) apply(ctx context.Context, read *sharedRead) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	c.applyMu.Lock()
 	began := time.Now()
 	applyCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	if b, ok := c.projector.(backlogApplier); ok {
@@ -219,6 +274,7 @@ func (c *catchUp) apply(ctx context.Context, read *sharedRead) error {
 		err = c.projector.Apply(applyCtx, batch)
 	}
 	cancel()
+	c.applyMu.Unlock()
 	if c.onBatch != nil {
 		c.onBatch(batch, time.Since(began), err)
 	}
@@ -377,6 +433,7 @@ func (c *catchUp) checkOrder(ctx context.Context, schema string, events []events
 type caughtUp struct {
 	mu       sync.Mutex
 	versions map[string]int64 // stream → newest version applied by the catch-up
+	forgets  *time.Timer      // lets versions go skipFor after the last catch-up
 }
 
 const (
@@ -396,6 +453,17 @@ func (c *caughtUp) record(events []Event) {
 			c.versions[ev.StreamID] = max(v, ev.StreamVersion)
 		}
 	}
+}
+
+// forgetAfter forgets d from now (a later catch-up postpones it).
+func (c *caughtUp) forgetAfter(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.forgets == nil {
+		c.forgets = time.AfterFunc(d, c.forget)
+		return
+	}
+	c.forgets.Reset(d)
 }
 
 // forget lets the map go: the subscriptions deliver every record from now on.

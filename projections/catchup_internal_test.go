@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func TestCatchUpLeavesAStreamMissingAnEventToKafka(t *testing.T) {
 	reads.join(types)
 	c := &catchUp{
 		cfg: CatchUpConfig{Store: store, Pool: pool, Window: 100000}, projector: p, typeList: types, reads: reads,
-		batchSize: 2, timeout: 10 * time.Second, outcomes: m.outcomes(p.Name(), &positions{}), skips: newCaughtUp(), left: map[string]bool{}, logger: slog.New(slog.DiscardHandler),
+		batchSize: 2, timeout: 10 * time.Second, outcomes: m.outcomes(p.Name(), &positions{}), skips: newCaughtUp(), applyMu: &sync.Mutex{}, left: map[string]bool{}, logger: slog.New(slog.DiscardHandler),
 	}
 	// As if the catch-up had started after the JobPosted event (not applied).
 	if _, err := c.follow(ctx, afterPosted, head); err != nil {

@@ -236,7 +236,33 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 			logger.Debug("batch applied", "events", len(events), "took", took, "err", err)
 		}
 	}
-	b := newBatcher(p.Apply, r.cfg.BatchMaxSize, r.cfg.ApplyTimeout, onBatch)
+	// One write of the projector at a time: its subscriptions' or its catch-up's.
+	applyMu := &sync.Mutex{}
+	var c *catchUp
+	pos := &positions{}
+	out := m.outcomes(name, pos)
+	if skips != nil {
+		if r.catchUpReads == nil {
+			r.catchUpReads = newCatchUpReads(r.cfg.CatchUp.Store)
+		}
+		types := slices.Sorted(slices.Values(p.StreamTypes()))
+		r.catchUpReads.join(types)
+		c = &catchUp{
+			cfg: r.cfg.CatchUp, projector: p, typeList: types, reads: r.catchUpReads, batchSize: min(r.cfg.BatchMaxSize, eventstore.MaxReadLimit), timeout: r.cfg.ApplyTimeout,
+			onBatch: onBatch, outcomes: out, skips: skips, applyMu: applyMu, wake: make(chan struct{}, 1), logger: logger,
+		}
+		r.catchUps = append(r.catchUps, c)
+	}
+	apply := func(ctx context.Context, events []Event) error {
+		applyMu.Lock()
+		err := p.Apply(ctx, events)
+		applyMu.Unlock()
+		if err == nil && c != nil {
+			c.noticeLive(events)
+		}
+		return err
+	}
+	b := newBatcher(apply, r.cfg.BatchMaxSize, r.cfg.ApplyTimeout, onBatch)
 	r.batchers = append(r.batchers, b)
 
 	var dlqPub message.Publisher = r.cfg.DeadLetterPublisher
@@ -248,19 +274,6 @@ func (r *Runner) addProjector(p Projector, m *metrics, wlog watermill.LoggerAdap
 	poison, err := middleware.PoisonQueue(dlq, r.cfg.DeadLetterTopic(name))
 	if err != nil {
 		return fmt.Errorf("projections: poison queue of %s: %w", name, err)
-	}
-	pos := &positions{}
-	out := m.outcomes(name, pos)
-	if skips != nil {
-		if r.catchUpReads == nil {
-			r.catchUpReads = newCatchUpReads(r.cfg.CatchUp.Store)
-		}
-		types := slices.Sorted(slices.Values(p.StreamTypes()))
-		r.catchUpReads.join(types)
-		r.catchUps = append(r.catchUps, &catchUp{
-			cfg: r.cfg.CatchUp, projector: p, typeList: types, reads: r.catchUpReads, batchSize: min(r.cfg.BatchMaxSize, eventstore.MaxReadLimit), timeout: r.cfg.ApplyTimeout,
-			onBatch: onBatch, outcomes: out, skips: skips, left: map[string]bool{}, logger: logger,
-		})
 	}
 	in := intake{
 		outcomes: out,
@@ -333,7 +346,18 @@ func (r *Runner) Run(ctx context.Context) error {
 	}()
 	var err error
 	if r.catchUpAll(ctx) == nil {
+		watchCtx, stopWatching := context.WithCancel(ctx)
+		for _, c := range r.catchUps {
+			if c.cfg.Behind > 0 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c.watch(watchCtx)
+				}()
+			}
+		}
 		err = r.router.Run(ctx)
+		stopWatching()
 	}
 	// The router waited for its handlers; the batchers and decoders have nothing left to
 	// answer.

@@ -571,3 +571,33 @@ func TestRunnerCatchesUpABacklogFromTheStore(t *testing.T) {
 		t.Fatalf("handled %v events after Kafka carried the backlog and one more, want %v: the backlog was delivered again", got, caught+1)
 	}
 }
+
+// A runner with CatchUp.Behind also catches up while its subscriptions run: a write from
+// Kafka whose event is older than Behind shows the projector behind, and the rest of the
+// backlog is read from the store — where alone it is here: Kafka carries its first event only.
+func TestRunnerCatchesUpWhileSubscribed(t *testing.T) {
+	t.Parallel()
+	k := newKafka(t)
+	pool, si := newPool(t), newSearchIndex(t)
+	rm := newStore(t, pool, si)
+	events, err := eventstore.NewStore(pool, eventstore.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxTimeout(t, 90*time.Second)
+	h, _ := board(t) // recorded an hour ago
+	r := startRunner(t, k, func(c *projections.RunnerConfig) {
+		c.CatchUp = projections.CatchUpConfig{Store: events, Pool: pool, Behind: time.Second}
+		c.BatchMaxSize = 5
+	}, newReadTables(t, pool))
+	<-r.Running() // the store was empty: nothing was caught up at the start
+
+	if err := projectionstest.CopyToStore(ctx, pool, h, 7); err != nil {
+		t.Fatal(err)
+	}
+	projectionstest.Publish(t, k.pub, k.topic, h.Events[0])
+	if err := rm.WaitForStreams(ctx, readmodels.ReadTablesProjection, 45*time.Second, allStreams(h.Events)...); err != nil {
+		t.Fatalf("the backlog in the store was not caught up: %v", err)
+	}
+	requireTablesOfReplay(t, pool, h.Events, "caught up while subscribed")
+}

@@ -153,7 +153,7 @@ func (m *Main) startProjectors(ctx context.Context) error {
 		ConsumerGroup: func(projector string) string { return prefix + projector },
 		// A backlog (after an outage, a deployment) is read from the store as a rebuild
 		// reads it, not event by event through Kafka (ADR 0006).
-		CatchUp:      projections.CatchUpConfig{Store: m.store, Pool: m.pool},
+		CatchUp:      projections.CatchUpConfig{Store: m.store, Pool: m.pool, Behind: projections.DefaultCatchUpBehind},
 		BatchMaxSize: m.cfg.ProjectorBatchSize,
 		Metrics:      m.metrics,
 		Logger:       m.log,
