@@ -518,19 +518,25 @@ func TestRunnerClosedWhileSubscribingStopsAtOnce(t *testing.T) {
 	}
 }
 
+// catchUpSetup is what the catch-up tests run on: Kafka, a database with its event store, a
+// search index, the read models over them, and a context bounding the test.
+func catchUpSetup(t *testing.T) (kafkaEnv, *pgxpool.Pool, searchIndex, *readmodels.Store, *eventstore.Store, context.Context) {
+	t.Helper()
+	k := newKafka(t)
+	pool, si := newPool(t), newSearchIndex(t)
+	events, err := eventstore.NewStore(pool, eventstore.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, pool, si, newStore(t, pool, si), events, ctxTimeout(t, 90*time.Second)
+}
+
 // A runner with CatchUp applies a backlog from the event store before it consumes Kafka, and
 // its subscriptions then pass over the records of what it applied: nothing is applied twice,
 // and what comes after them is delivered as usual.
 func TestRunnerCatchesUpABacklogFromTheStore(t *testing.T) {
 	t.Parallel()
-	k := newKafka(t)
-	pool, si := newPool(t), newSearchIndex(t)
-	rm := newStore(t, pool, si)
-	events, err := eventstore.NewStore(pool, eventstore.StoreConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := ctxTimeout(t, 90*time.Second)
+	k, pool, si, rm, events, ctx := catchUpSetup(t)
 	h, ids := board(t)
 	// The backlog is in the store only: whatever the runner applies before Kafka carries
 	// anything, it read from the store.
@@ -577,14 +583,7 @@ func TestRunnerCatchesUpABacklogFromTheStore(t *testing.T) {
 // backlog is read from the store — where alone it is here: Kafka carries its first event only.
 func TestRunnerCatchesUpWhileSubscribed(t *testing.T) {
 	t.Parallel()
-	k := newKafka(t)
-	pool, si := newPool(t), newSearchIndex(t)
-	rm := newStore(t, pool, si)
-	events, err := eventstore.NewStore(pool, eventstore.StoreConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := ctxTimeout(t, 90*time.Second)
+	k, pool, _, rm, events, ctx := catchUpSetup(t)
 	h, _ := board(t) // recorded an hour ago
 	r := startRunner(t, k, func(c *projections.RunnerConfig) {
 		c.CatchUp = projections.CatchUpConfig{Store: events, Pool: pool, Behind: time.Second}
