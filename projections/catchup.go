@@ -44,8 +44,9 @@ type CatchUpConfig struct {
 // behind reads the rest from the store.
 const DefaultCatchUpBehind = 10 * time.Second
 
-// catchUp brings one live projector up to the store's head from the store, before its Kafka
-// subscription starts. It only ever applies a stream's events in order from the version its
+// catchUp brings one live projector up to the store's head from the store: before its Kafka
+// subscription starts, and again whenever the subscription's writes show it cfg.Behind
+// (watch). It only ever applies a stream's events in order from the version its
 // projection applied: a stream whose next event is missing from what it read (an older event
 // not applied yet, before where it started) or cannot be decoded or applied is left, from
 // there on, to Kafka, which delivers it as before (retries, dead letters). Every event it
@@ -72,13 +73,7 @@ func (c *catchUp) noticeLive(events []Event) {
 	if c.cfg.Behind <= 0 {
 		return
 	}
-	var newest time.Time
-	for _, ev := range events {
-		if ev.RecordedAt.After(newest) {
-			newest = ev.RecordedAt
-		}
-	}
-	if !newest.IsZero() && time.Since(newest) >= c.cfg.Behind {
+	if newest := newestRecorded(events); !newest.IsZero() && time.Since(newest) >= c.cfg.Behind {
 		select {
 		case c.wake <- struct{}{}:
 		default:

@@ -190,16 +190,21 @@ func (m *metrics) observeBatch(projector string) func(events []Event, took time.
 		if err != nil {
 			return
 		}
-		var newest time.Time
-		for _, e := range events {
-			if e.RecordedAt.After(newest) {
-				newest = e.RecordedAt
-			}
-		}
-		if !newest.IsZero() {
+		if newest := newestRecorded(events); !newest.IsZero() {
 			age.Set(max(0, time.Since(newest).Seconds()))
 		}
 	}
+}
+
+// newestRecorded is when the newest of events was recorded; zero for none.
+func newestRecorded(events []Event) time.Time {
+	var newest time.Time
+	for _, e := range events {
+		if e.RecordedAt.After(newest) {
+			newest = e.RecordedAt
+		}
+	}
+	return newest
 }
 
 // countingPublisher counts the messages published to the dead-letter topic.

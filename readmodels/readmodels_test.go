@@ -372,7 +372,7 @@ func TestSearchReusesRecentFacets(t *testing.T) {
 		}
 		return s
 	}
-	reusing, never := store(time.Minute), store(-1)
+	reusing, never := store(time.Minute), store(0)
 	search := func(s *readmodels.Store, p readmodels.SearchParams) (total, python int64) {
 		t.Helper()
 		res, err := s.Search(ctx, p)

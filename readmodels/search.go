@@ -411,8 +411,9 @@ func facetKey(body obj) string {
 	return string(raw)
 }
 
-// facetCache keeps the facets of recent searches for maxAge (StoreConfig.FacetsMaxAge), at
-// most maxCachedFacets of them. Its Facets are shared: readers must not change them.
+// facetCache keeps the facets of recent searches for maxAge (StoreConfig.FacetsMaxAge; 0
+// keeps none), at most maxCachedFacets of them. Its Facets are shared: readers must not
+// change them.
 type facetCache struct {
 	maxAge time.Duration
 	mu     sync.Mutex
@@ -432,7 +433,7 @@ func newFacetCache(maxAge time.Duration) *facetCache {
 }
 
 func (c *facetCache) get(key string, now time.Time) (Facets, bool) {
-	if c.maxAge < 0 || key == "" {
+	if c.maxAge <= 0 || key == "" {
 		return Facets{}, false
 	}
 	c.mu.Lock()
@@ -445,7 +446,7 @@ func (c *facetCache) get(key string, now time.Time) (Facets, bool) {
 }
 
 func (c *facetCache) put(key string, f Facets, now time.Time) {
-	if c.maxAge < 0 || key == "" {
+	if c.maxAge <= 0 || key == "" {
 		return
 	}
 	c.mu.Lock()
@@ -456,11 +457,9 @@ func (c *facetCache) put(key string, f Facets, now time.Time) {
 				delete(c.byKey, k)
 			}
 		}
-		for k := range c.byKey {
-			if len(c.byKey) < maxCachedFacets {
-				break
-			}
-			delete(c.byKey, k) // all fresh: any one goes
+		if len(c.byKey) >= maxCachedFacets {
+			// All fresh: start over rather than sweep again at every put.
+			clear(c.byKey)
 		}
 	}
 	c.byKey[key] = cachedFacets{facets: f, at: now}

@@ -47,19 +47,14 @@ type StoreConfig struct {
 	// takes them instead of aggregating every match again (Elasticsearch's request cache
 	// cannot: under live writes the index refreshes every SearchRefreshInterval, and each
 	// refresh drops it). Items and total are always searched afresh; a search that awaited a
-	// consistency token computes its facets (SearchParams.FreshFacets). Default
-	// DefaultFacetsMaxAge; negative: never reused.
+	// consistency token computes its facets (SearchParams.FreshFacets). 0: never reused
+	// (serve's default is 5 s: SEARCH_FACETS_MAX_AGE).
 	FacetsMaxAge time.Duration
 	// Logger reports a lost notification connection. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
-
-// DefaultFacetsMaxAge is the default StoreConfig.FacetsMaxAge: facet counts lag the items
-// by at most 5 s, and searches that repeat within it skip the aggregations
-// (docs/BENCHMARKS.md, "Search and job by id under open-loop load").
-const DefaultFacetsMaxAge = 5 * time.Second
 
 // DefaultSearchTimeout is the default time budget of one search: well above what a search
 // of the board takes, well below what a client waits.
@@ -84,9 +79,6 @@ func (c *StoreConfig) setDefaults() {
 	if c.SearchTimeout == 0 {
 		c.SearchTimeout = DefaultSearchTimeout
 	}
-	if c.FacetsMaxAge == 0 {
-		c.FacetsMaxAge = DefaultFacetsMaxAge
-	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -103,6 +95,9 @@ func (c StoreConfig) Validate() error {
 	}
 	if c.SearchTimeout < 0 {
 		errs = append(errs, errors.New("search timeout must not be negative"))
+	}
+	if c.FacetsMaxAge < 0 {
+		errs = append(errs, errors.New("facets max age must not be negative"))
 	}
 	if c.MaxWaiters < 0 {
 		errs = append(errs, errors.New("max waiters must not be negative"))

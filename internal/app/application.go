@@ -31,14 +31,10 @@ func (m *Main) wireAPI(ctx context.Context, cfg *api.ServerConfig, reg prometheu
 	if err != nil {
 		return err
 	}
-	facetsMaxAge := m.cfg.SearchFacetsMaxAge
-	if facetsMaxAge == 0 {
-		facetsMaxAge = -1 // never reused
-	}
 	rm, err := readmodels.NewStore(m.pool, m.es, readmodels.StoreConfig{
 		SearchAlias:      m.cfg.SearchAlias(),
 		SearchTimeout:    m.cfg.SearchTimeout,
-		FacetsMaxAge:     facetsMaxAge,
+		FacetsMaxAge:     m.cfg.SearchFacetsMaxAge,
 		WaitPollInterval: m.cfg.ConsistencyPollInterval,
 		MaxWaiters:       m.cfg.ConsistencyMaxWaiters,
 		ReadPool:         m.readPool,
