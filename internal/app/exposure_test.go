@@ -179,8 +179,10 @@ func TestCursorsPageEveryListAndContinueOnlyTheirQuery(t *testing.T) {
 	companyID, employer := company.str("id"), company.str("token")
 	awaitProjectors(c, cfg, companyID, company.str("consistency_token"))
 	word := uniqueWord()
-	job1, _ := postAndPay(c, cfg.StripeWebhookSecret, employer, "Go Engineer "+word, "standard")
-	job2, published := postAndPay(c, cfg.StripeWebhookSecret, employer, "Rust Engineer "+word, "standard")
+	job1, published1 := postAndPay(c, cfg.StripeWebhookSecret, employer, "Go Engineer "+word, "standard")
+	job2, published2 := postAndPay(c, cfg.StripeWebhookSecret, employer, "Rust Engineer "+word, "standard")
+	// Both publications: the jobs' streams may be applied in either order (other partitions).
+	published := published1 + "," + published2
 	apply := func(token, jobID string) string {
 		return c.must(c.do("POST", "/v1/jobs/"+jobID+"/applications", token, map[string]any{
 			"resume_url": "https://cv.example.test/cv.pdf", "cover_letter": "Hello.",
@@ -202,7 +204,7 @@ func TestCursorsPageEveryListAndContinueOnlyTheirQuery(t *testing.T) {
 	}
 	lists := []list{
 		{"search", "/v1/jobs?q=" + word + "&sort=newest", "", published, []string{job1, job2}, "/v1/jobs?q=" + word + "&sort=salary"},
-		{"company jobs", "/v1/companies/" + companyID + "/jobs?status=published", employer, applied, []string{job1, job2},
+		{"company jobs", "/v1/companies/" + companyID + "/jobs?status=published", employer, published + "," + applied, []string{job1, job2},
 			"/v1/companies/" + companyID + "/jobs?status=closed"},
 		{"job applications", "/v1/jobs/" + job1 + "/applications?status=submitted", employer, applied, nil,
 			"/v1/jobs/" + job1 + "/applications?status=reviewing"},
